@@ -1,0 +1,89 @@
+"""Every setting of every service, read once from SENTIVIS_* environment variables.
+
+`get_settings()` is the one place that reads the environment; services call it at start-up
+and pass the values on. The README's configuration table lists the same variables.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_MODEL = REPO_ROOT / "classifier" / "models" / "emotion-net.onnx"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Redis
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    stream_maxlen: int = 1000  # approximate MAXLEN of every stream
+    # gateway
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 5001
+    cors_origins: tuple[str, ...] = ()  # empty: same origin only
+    max_in_flight: int = 2  # frames per connection between receive and emit
+    frame_timeout_ms: int = 3000  # a frame in flight longer than this is given up, with a frame_error
+    max_frame_bytes: int = 1_000_000
+    max_frame_pixels: int = 1920 * 1200
+    frontend_dir: str = str(REPO_ROOT / "frontend" / "dist")
+    # face tracking and smoothing, per connection
+    smoothing_alpha: float = 0.35  # EMA weight of the newest probabilities (1 = no smoothing)
+    track_iou: float = 0.3  # minimum IoU to continue a track
+    track_max_missed: int = 5  # frames a track survives without a matching face
+    # detector
+    max_frame_age_ms: int = 1000  # older frames are acknowledged and dropped, not processed late
+    detector_min_score: float = 0.5
+    detector_model: int = 0  # MediaPipe model_selection: 0 short range (2 m), 1 full range (5 m)
+    face_margin: float = 0.2  # margin around the detector box, as a fraction of its size, for the crop
+    max_faces: int = 10
+    claim_idle_ms: int = 2000  # pending messages idle this long are claimed from a dead consumer
+    # classifier
+    emotion_weights: str = str(SHIPPED_MODEL)
+    classifier_batch: int = 64  # most faces per ONNX Runtime run
+    ort_threads: int = 1
+    model_poll_s: float = 1.0
+    # every service
+    heartbeat_s: float = 1.0
+    read_count: int = 16  # messages per XREADGROUP
+    block_ms: int = 200
+    log_level: str = "INFO"
+    consumer_name: str = ""  # default: host name and process id
+
+
+_PARSERS = {int: int, float: float, str: str}
+
+
+def _parse(name: str, raw: str, default):
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    try:
+        return _PARSERS[type(default)](raw)
+    except ValueError:
+        raise SettingsError(f"SENTIVIS_{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    values = {}
+    for f in fields(Settings):
+        raw = env.get(f"SENTIVIS_{f.name.upper()}")
+        if raw is not None and raw != "":
+            values[f.name] = _parse(f.name, raw, f.default)
+    return Settings(**values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return settings_from_env()
+
+
+def consumer_name(settings: Settings, service: str) -> str:
+    import socket
+
+    return settings.consumer_name or f"{service}-{socket.gethostname()}-{os.getpid()}"

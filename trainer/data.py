@@ -1,0 +1,181 @@
+"""FER-2013 loading, from the original CSV (optionally gzipped) or the class-folder layout.
+
+Everything is loaded into memory as uint8 arrays: the whole data set is ~80 MB, and
+in-memory batches keep 2-core training busy with convolutions instead of I/O.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sentivis.labels import EMOTIONS
+
+IMAGE_SIZE = 48
+CSV_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "publictest": "val",
+                 "validation": "val", "test": "test", "privatetest": "test"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+class DataError(ValueError):
+    """A row or file of the data set is malformed; the message names it."""
+
+
+@dataclass
+class FaceSplit:
+    images: np.ndarray  # uint8 [N, 48, 48]
+    labels: np.ndarray  # int64 [N]
+    name: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def class_counts(self) -> list[int]:
+        return np.bincount(self.labels, minlength=len(EMOTIONS)).tolist()
+
+
+@dataclass
+class FaceDataset:
+    train: FaceSplit
+    val: FaceSplit
+    test: FaceSplit
+    source: str
+    layout: str  # "csv" or "folders"
+    val_from: str  # where the validation split came from, for the model card
+
+    def split(self, name: str) -> FaceSplit:
+        key = SPLIT_ALIASES.get(name.lower())
+        if key is None:
+            raise ValueError(f"unknown split {name!r}; use Training, PublicTest or PrivateTest")
+        return getattr(self, key)
+
+
+def load_dataset(path: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FaceDataset:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return _load_folders(path, val_fraction, seed)
+    if path.name.endswith((".csv", ".csv.gz")):
+        return _load_csv(path)
+    raise DataError(f"{path}: expected a FER-2013 .csv/.csv.gz file or a folder with train/ and test/")
+
+
+def _open_text(path: Path):
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _load_csv(path: Path) -> FaceDataset:
+    parts: dict[str, tuple[list[np.ndarray], list[int]]] = {k: ([], []) for k in ("train", "val", "test")}
+    try:
+        with _open_text(path) as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None or [h.strip() for h in header[:3]] != ["emotion", "pixels", "Usage"]:
+                raise DataError(f"{path}: header must be 'emotion,pixels,Usage', found {header!r}")
+            for row in reader:
+                line = reader.line_num
+                image, label, split = _parse_row(path, line, row)
+                parts[split][0].append(image)
+                parts[split][1].append(label)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+    splits = {}
+    for key, (images, labels) in parts.items():
+        if not images:
+            raise DataError(f"{path}: no rows with Usage {_usage_name(key)}")
+        splits[key] = FaceSplit(np.stack(images), np.asarray(labels, dtype=np.int64), _usage_name(key))
+    return FaceDataset(**splits, source=str(path), layout="csv", val_from="PublicTest")
+
+
+def _usage_name(key: str) -> str:
+    return {v: k for k, v in CSV_SPLITS.items()}[key]
+
+
+def _parse_row(path: Path, line: int, row: list[str]) -> tuple[np.ndarray, int, str]:
+    where = f"{path}: line {line}"
+    if len(row) != 3:
+        raise DataError(f"{where}: expected 3 columns (emotion,pixels,Usage), found {len(row)}")
+    emotion, pixels, usage = row
+    try:
+        label = int(emotion)
+    except ValueError:
+        raise DataError(f"{where}: emotion {emotion!r} is not an integer") from None
+    if not 0 <= label < len(EMOTIONS):
+        raise DataError(f"{where}: emotion {label} is outside 0..{len(EMOTIONS) - 1}")
+    split = CSV_SPLITS.get(usage.strip())
+    if split is None:
+        raise DataError(f"{where}: Usage {usage!r} is not one of {', '.join(CSV_SPLITS)}")
+    try:
+        values = np.array(pixels.split(), dtype=np.int64)
+    except ValueError:
+        raise DataError(f"{where}: pixels contain a value that is not an integer") from None
+    if values.size != IMAGE_SIZE * IMAGE_SIZE:
+        raise DataError(f"{where}: expected {IMAGE_SIZE * IMAGE_SIZE} pixels, found {values.size}")
+    if values.min() < 0 or values.max() > 255:
+        raise DataError(f"{where}: pixel values must lie in 0..255")
+    return values.astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE), label, split
+
+
+def _load_folders(root: Path, val_fraction: float, seed: int) -> FaceDataset:
+    train_dir, test_dir = root / "train", root / "test"
+    for d in (train_dir, test_dir):
+        if not d.is_dir():
+            raise DataError(f"{root}: expected folders train/<class>/ and test/<class>/, {d.name}/ is missing")
+    train_images, train_labels = _read_class_folders(train_dir)
+    test_images, test_labels = _read_class_folders(test_dir)
+    # Validation is a seeded, stratified slice of train: the folder layout has no PublicTest.
+    rng = np.random.default_rng(seed)
+    val_idx = []
+    for c in range(len(EMOTIONS)):
+        members = np.flatnonzero(train_labels == c)
+        rng.shuffle(members)
+        val_idx.extend(members[: int(round(len(members) * val_fraction))])
+    val_mask = np.zeros(len(train_labels), dtype=bool)
+    val_mask[val_idx] = True
+    if not val_mask.any():
+        raise DataError(f"{train_dir}: too few images to hold out a validation slice")
+    return FaceDataset(
+        train=FaceSplit(train_images[~val_mask], train_labels[~val_mask], "train"),
+        val=FaceSplit(train_images[val_mask], train_labels[val_mask], f"train (seeded {val_fraction:.0%} slice)"),
+        test=FaceSplit(test_images, test_labels, "test"),
+        source=str(root), layout="folders", val_from=f"{val_fraction:.0%} of train/, seed {seed}",
+    )
+
+
+def _class_index(name: str) -> int | None:
+    name = name.lower()
+    return EMOTIONS.index(name) if name in EMOTIONS else None
+
+
+def _read_class_folders(split_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    from PIL import Image, UnidentifiedImageError
+
+    images, labels = [], []
+    for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+        label = _class_index(class_dir.name)
+        if label is None:
+            raise DataError(f"{class_dir}: unknown class folder; expected one of {', '.join(EMOTIONS)}")
+        for file in sorted(class_dir.iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                with Image.open(file) as img:
+                    img.load()
+                    grey = img.convert("L")
+            except (UnidentifiedImageError, OSError) as exc:
+                raise DataError(f"{file}: not a readable image ({exc})") from None
+            if grey.size != (IMAGE_SIZE, IMAGE_SIZE):
+                raise DataError(f"{file}: expected {IMAGE_SIZE}x{IMAGE_SIZE} pixels, found {grey.size[0]}x{grey.size[1]}")
+            images.append(np.asarray(grey, dtype=np.uint8))
+            labels.append(label)
+    if not images:
+        raise DataError(f"{split_dir}: no images found in its class folders")
+    return np.stack(images), np.asarray(labels, dtype=np.int64)
