@@ -48,6 +48,9 @@ class Settings:
     classifier_batch: int = 64  # most faces per ONNX Runtime run
     ort_threads: int = 1
     model_poll_s: float = 1.0
+    # trainer
+    datasets_dir: str = str(REPO_ROOT / "datasets")  # training jobs may only read data below this folder
+    models_dir: str = str(REPO_ROOT / "artifacts" / "models")  # where training jobs export their models
     # every service
     heartbeat_s: float = 1.0
     read_count: int = 16  # messages per XREADGROUP
