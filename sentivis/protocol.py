@@ -28,6 +28,7 @@ ERROR_CODES = {
     "frame_too_large": "the image is larger than the byte limit",
     "not_jpeg": "the image is not a JPEG",
     "image_too_large": "the image has more pixels than the limit",
+    "duplicate_frame_id": "a frame with this frame_id is already in flight",
     "too_many_in_flight": "too many frames in flight for this connection; frame dropped",
     "decode_failed": "the JPEG could not be decoded",
     "expired": "the frame waited too long in the queue and was dropped",

@@ -35,13 +35,15 @@ def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
             raise
 
 
-def add(client: redis.Redis | Any, stream: str, message: FrameMessage, data: bytes, maxlen: int) -> None:
+def add(client: redis.Redis | Any, stream: str, message: FrameMessage, data: bytes, maxlen: int,
+        create: bool = True) -> None:
     """XADD with an approximate MAXLEN trim, so no stream grows without bound."""
-    client.xadd(stream, encode(message, data), maxlen=maxlen, approximate=True)
+    client.xadd(stream, encode(message, data), maxlen=maxlen, approximate=True, nomkstream=not create)
 
 
 def send_result(client: redis.Redis | Any, message: FrameMessage, maxlen: int) -> None:
-    add(client, streams.results_stream(message.gateway), message, b"", maxlen)
+    """To the gateway's own result stream; a gone gateway's stream has expired and stays gone."""
+    add(client, streams.results_stream(message.gateway), message, b"", maxlen, create=False)
 
 
 def read_group(client: redis.Redis, stream: str, group: str, consumer: str, count: int, block_ms: int,

@@ -1,0 +1,56 @@
+# Sentivis: `make up` runs the product locally, `make test` runs every test.
+# Both set up what is missing first (venv, Python packages, redis-server, the browser app).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+FRONTEND_STAMP := frontend/node_modules/.installed
+APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+
+.PHONY: up test setup system-deps test-deps frontend test-python test-frontend test-e2e bench clean
+
+up: setup frontend
+	$(PY) -m sentivis.runner
+
+test: setup test-deps frontend test-python test-frontend test-e2e
+
+setup: system-deps $(STAMP)
+
+$(STAMP): requirements/*.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# redis-server for the stack; Debian's packages when we may install them, else a clear message.
+system-deps:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && $(APT) redis-server; \
+	  else echo "redis-server is missing: sudo apt-get install redis-server (or brew install redis)"; exit 1; fi; }
+
+# The end-to-end browser test drives Debian's chromium; nothing downloads a browser build.
+test-deps:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && $(APT) chromium; \
+	  else echo "chromium is missing: sudo apt-get install chromium"; exit 1; fi; }
+
+frontend: $(FRONTEND_STAMP)
+	@if [ -f frontend/package.json ]; then cd frontend && npm run --silent build; fi
+
+$(FRONTEND_STAMP): $(wildcard frontend/package-lock.json)
+	@if [ -f frontend/package-lock.json ]; then \
+	  command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }; \
+	  cd frontend && npm ci --no-audit --no-fund && touch node_modules/.installed; fi
+
+test-python: setup
+	$(PY) -m pytest
+
+test-frontend: frontend
+	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+
+test-e2e: setup frontend
+	@if [ -f frontend/package.json ]; then cd frontend && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npm run test:e2e; fi
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist test-artifacts

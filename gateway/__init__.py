@@ -1,0 +1,1 @@
+"""The Socket.IO gateway: browser connections, REST API, face tracking, serving the frontend."""

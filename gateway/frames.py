@@ -1,0 +1,79 @@
+"""Checks a `frame` event before anything is decoded: shape, size, format and pixel count."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from sentivis.protocol import ERROR_CODES
+from sentivis.settings import Settings
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class FrameRejected(Exception):
+    def __init__(self, code: str, frame_id: int | None = None, detail: str | None = None):
+        super().__init__(detail or ERROR_CODES[code])
+        self.code = code
+        self.frame_id = frame_id
+        self.message = detail or ERROR_CODES[code]
+
+
+@dataclass
+class ValidFrame:
+    frame_id: int
+    jpeg: bytes
+    width: int
+    height: int
+    sent_at: float | None
+
+
+def _frame_id(payload: dict[str, Any]) -> int:
+    frame_id = payload.get("frame_id")
+    # bool is an int in Python; a frame id of True is a client bug, not frame 1.
+    if isinstance(frame_id, bool) or not isinstance(frame_id, int) or frame_id < 0 or frame_id >= 2**53:
+        raise FrameRejected("invalid_frame_id")
+    return frame_id
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the JPEG header alone; raises FrameRejected('not_jpeg')."""
+    if not data.startswith(JPEG_MAGIC):
+        raise FrameRejected("not_jpeg")
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as img:  # reads the header, decodes nothing
+            return img.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise FrameRejected("not_jpeg", detail=f"the JPEG header cannot be read ({exc})") from None
+
+
+def validate_frame(payload: Any, settings: Settings) -> ValidFrame:
+    if not isinstance(payload, dict):
+        raise FrameRejected("invalid_payload")
+    frame_id = _frame_id(payload)
+    if "image" not in payload or payload["image"] is None:
+        raise FrameRejected("missing_image", frame_id)
+    image = payload["image"]
+    if isinstance(image, (bytearray, memoryview)):
+        image = bytes(image)
+    if not isinstance(image, bytes):
+        raise FrameRejected("invalid_image_type", frame_id)
+    if not image:
+        raise FrameRejected("empty_image", frame_id)
+    if len(image) > settings.max_frame_bytes:
+        raise FrameRejected("frame_too_large", frame_id,
+                            f"the image is {len(image)} bytes; the limit is {settings.max_frame_bytes}")
+    try:
+        width, height = jpeg_size(image)
+    except FrameRejected as exc:
+        exc.frame_id = frame_id
+        raise
+    if width * height > settings.max_frame_pixels or width <= 0 or height <= 0:
+        raise FrameRejected("image_too_large", frame_id,
+                            f"the image claims {width}x{height} pixels; the limit is {settings.max_frame_pixels} pixels")
+    sent_at = payload.get("sent_at")
+    if not isinstance(sent_at, (int, float)) or isinstance(sent_at, bool):
+        sent_at = None
+    return ValidFrame(frame_id, image, width, height, sent_at)

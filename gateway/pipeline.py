@@ -1,0 +1,188 @@
+"""The gateway's side of the streams: submit frames, read results, give up on lost frames.
+
+`Pipeline` owns the gateway's result stream. One reader thread turns results into events;
+one sweeper thread times out frames whose result never came (a dead worker, a lost Redis),
+so no connection waits forever and its in-flight slots come back.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import redis
+
+from gateway import metrics
+from gateway.connections import Connection, Connections
+from gateway.frames import ValidFrame
+from sentivis import redis_io, streams
+from sentivis.protocol import ERROR_CODES, FrameMessage, decode, latency_ms
+from sentivis.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, dict[str, Any], str], None]  # (event, payload, sid)
+RESULT_STREAM_TTL_S = 30  # a gateway that is gone leaves no stream behind for long
+
+
+@dataclass
+class Submitted:
+    accepted: bool
+    error: dict[str, Any] | None = None
+
+
+def frame_error(frame_id: int | None, code: str, message: str | None = None) -> dict[str, Any]:
+    return {"frame_id": frame_id, "code": code, "message": message or ERROR_CODES[code]}
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, connections: Connections, emit: Emit,
+                 client: redis.Redis | None = None):
+        self.settings = settings
+        self.connections = connections
+        self.emit = emit
+        self.gateway_id = uuid.uuid4().hex[:12]
+        self.result_stream = streams.results_stream(self.gateway_id)
+        self.redis = client or redis_io.connect(settings.redis_url)
+        self._reader_redis = redis_io.connect(settings.redis_url)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_id = b"$"
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        for target, name in ((self._read_results, "results-reader"), (self._sweep, "in-flight-sweeper")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        try:
+            self.redis.delete(self.result_stream)
+        except redis.RedisError:
+            pass
+
+    def _keep_result_stream(self) -> None:
+        """Create the result stream (workers never create it) and keep its expiry fresh."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xgroup_create(self.result_stream, "_keepalive", id="$", mkstream=True)
+        pipe.expire(self.result_stream, RESULT_STREAM_TTL_S)
+        pipe.execute(raise_on_error=False)
+
+    # -- frames in -------------------------------------------------------------
+    def submit(self, conn: Connection, frame: ValidFrame) -> Submitted:
+        received_at = time.time()
+        with conn.lock:
+            if frame.frame_id in conn.in_flight:
+                return Submitted(False, frame_error(frame.frame_id, "duplicate_frame_id"))
+            if len(conn.in_flight) >= self.settings.max_in_flight:
+                conn.dropped_frames += 1
+                metrics.frames_dropped.labels("in_flight_cap").inc()
+                return Submitted(False, frame_error(frame.frame_id, "too_many_in_flight"))
+            conn.in_flight[frame.frame_id] = received_at
+        message = FrameMessage(gateway=self.gateway_id, sid=conn.sid, frame_id=frame.frame_id,
+                               received_at=received_at, width=frame.width, height=frame.height)
+        message.stamp("enqueued_at")
+        try:
+            redis_io.add(self.redis, streams.FRAMES, message, frame.jpeg, self.settings.stream_maxlen)
+        except redis.RedisError as exc:
+            log.warning("cannot queue frame: %s", exc)
+            with conn.lock:
+                conn.in_flight.pop(frame.frame_id, None)
+            return Submitted(False, frame_error(frame.frame_id, "unavailable"))
+        metrics.frames_in_flight.inc()
+        return Submitted(True)
+
+    # -- results out -----------------------------------------------------------
+    def _read_results(self) -> None:
+        backoff = None
+        while not self._stop.is_set():
+            try:
+                if backoff is not None:
+                    self._keep_result_stream()
+                    backoff = None
+                reply = self._reader_redis.xread({self.result_stream: self._last_id}, count=64, block=500)
+            except redis.RedisError as exc:
+                log.warning("results reader: %s", exc)
+                backoff = min(2.0, (backoff or 0.05) * 2)
+                self._stop.wait(backoff)
+                continue
+            for _, entries in reply or []:
+                for entry_id, fields in entries:
+                    self._last_id = entry_id
+                    self._handle_result(fields)
+
+    def _handle_result(self, fields: dict[bytes, bytes]) -> None:
+        try:
+            message, _ = decode(fields)
+        except ValueError as exc:
+            if b"meta" in fields:
+                log.warning("dropping malformed result: %s", exc)
+            return
+        conn = self.connections.get(message.sid)
+        if conn is None:
+            return  # the browser went away meanwhile
+        with conn.lock:
+            if conn.in_flight.pop(message.frame_id, None) is None:
+                return  # already given up (timeout); the client has its frame_error
+            metrics.frames_in_flight.dec()
+            if message.error:
+                if message.error == "expired":
+                    conn.dropped_frames += 1
+                    metrics.frames_dropped.labels("expired").inc()
+                payload = frame_error(message.frame_id, message.error if message.error in ERROR_CODES else "internal_error")
+                event = "frame_error"
+            else:
+                event, payload = "inference", self._inference(conn, message)
+        self.emit(event, payload, conn.sid)
+
+    def _inference(self, conn: Connection, message: FrameMessage) -> dict[str, Any]:
+        faces = conn.tracker.update(message.faces)
+        emitted_at = time.time()
+        latency = latency_ms(message, emitted_at)
+        metrics.inferences.inc()
+        metrics.faces_seen.inc(len(faces))
+        metrics.server_latency.observe(latency["server_ms"] / 1000)
+        for stage in ("queue_ms", "decode_ms", "detect_ms", "classify_ms"):
+            if stage in latency:
+                metrics.stage_latency.labels(stage[:-3]).observe(latency[stage] / 1000)
+        models = dict(message.models)
+        models.setdefault("emotion", {"ready": False, "version": None})
+        return {"frame_id": message.frame_id, "width": message.width, "height": message.height,
+                "faces": faces, "models": models, "latency": latency, "dropped_frames": conn.dropped_frames}
+
+    # -- lost frames -------------------------------------------------------------
+    def _sweep(self) -> None:
+        timeout_s = self.settings.frame_timeout_ms / 1000
+        next_keepalive = 0.0
+        while not self._stop.wait(0.1):
+            now = time.time()
+            if now >= next_keepalive:
+                try:
+                    self._keep_result_stream()
+                    next_keepalive = now + RESULT_STREAM_TTL_S / 3
+                except redis.RedisError:
+                    next_keepalive = now + 1
+            for conn in self.connections.all():
+                with conn.lock:
+                    late = [fid for fid, t in conn.in_flight.items() if now - t > timeout_s]
+                    for fid in late:
+                        del conn.in_flight[fid]
+                        conn.dropped_frames += 1
+                if late:
+                    metrics.frames_in_flight.dec(len(late))
+                    metrics.frames_dropped.labels("timeout").inc(len(late))
+                for fid in late:
+                    self.emit("frame_error", frame_error(fid, "timeout"), conn.sid)
+
+    def forget(self, conn: Connection) -> None:
+        """On disconnect: its frames in flight no longer count."""
+        with conn.lock:
+            metrics.frames_in_flight.dec(len(conn.in_flight))
+            conn.in_flight.clear()
