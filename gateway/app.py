@@ -35,8 +35,9 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, Pipeline]:
     if origins:
         CORS(app, resources={r"/api/*": {"origins": origins}})
     # python-socketio checks the Origin header: same origin only unless an allowlist is given.
-    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=origins or None,
-                        max_http_buffer_size=settings.max_frame_bytes + 64 * 1024, ping_interval=10,
+    # async_handlers=False: one connection's events are handled in order, on its own thread.
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=origins or None, async_handlers=False,
+                        max_http_buffer_size=settings.max_message_bytes, ping_interval=10,
                         ping_timeout=10)
     connections = Connections(settings)
 

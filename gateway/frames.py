@@ -45,6 +45,8 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data), formats=["JPEG"]) as img:  # reads the header, decodes nothing
             return img.size
+    except Image.DecompressionBombError as exc:
+        raise FrameRejected("image_too_large", detail=f"the JPEG header claims too many pixels ({exc})") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise FrameRejected("not_jpeg", detail=f"the JPEG header cannot be read ({exc})") from None
 

@@ -50,10 +50,14 @@ class Pipeline:
         self._reader_redis = redis_io.connect(settings.redis_url)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_id = b"$"
+        self._last_id = b"0-0"  # the stream is this process's own, so everything in it is for us
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
+        try:  # before the first connection: workers drop results for a stream that does not exist
+            self._keep_result_stream()
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable at start (%s); the result stream is created on reconnect", exc)
         for target, name in ((self._read_results, "results-reader"), (self._sweep, "in-flight-sweeper")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -166,7 +170,7 @@ class Pipeline:
             if now >= next_keepalive:
                 try:
                     self._keep_result_stream()
-                    next_keepalive = now + RESULT_STREAM_TTL_S / 3
+                    next_keepalive = now + 1.0  # soon back after a Redis restart lost the stream
                 except redis.RedisError:
                     next_keepalive = now + 1
             for conn in self.connections.all():

@@ -30,6 +30,9 @@ class Settings:
     max_in_flight: int = 2  # frames per connection between receive and emit
     frame_timeout_ms: int = 3000  # a frame in flight longer than this is given up, with a frame_error
     max_frame_bytes: int = 1_000_000
+    # Socket.IO transport limit per message. Frames between max_frame_bytes and this get a
+    # frame_error; beyond it the transport itself closes the connection (memory safety).
+    max_message_bytes: int = 16_000_000
     max_frame_pixels: int = 1920 * 1200
     frontend_dir: str = str(REPO_ROOT / "frontend" / "dist")
     # face tracking and smoothing, per connection
@@ -40,7 +43,8 @@ class Settings:
     max_frame_age_ms: int = 1000  # older frames are acknowledged and dropped, not processed late
     detector_min_score: float = 0.5
     detector_model: int = 0  # MediaPipe model_selection: 0 short range (2 m), 1 full range (5 m)
-    face_margin: float = 0.2  # margin around the detector box, as a fraction of its size, for the crop
+    face_margin: float = 0.1  # margin around the detector box, as a fraction of its size, for the crop
+    face_shift: float = 0.1  # crop centre moved up by this fraction of the box height (FER-2013 framing)
     max_faces: int = 10
     claim_idle_ms: int = 2000  # pending messages idle this long are claimed from a dead consumer
     # classifier

@@ -1,0 +1,200 @@
+"""The real gateway process against a real Redis, with this test playing the workers."""
+import time
+
+import numpy as np
+import pytest
+import redis
+
+from sentivis import redis_io, streams
+from sentivis.labels import EMOTIONS
+from sentivis.protocol import decode
+from tests.conftest import free_port
+from tests.images import huge_header_jpeg, jpeg
+from tests.stack import FrameClient, Service, get_json, wait_http
+
+GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
+
+
+@pytest.fixture
+def start_gateway(redis_url, tmp_path):
+    services = []
+
+    def start(**env):
+        port = free_port()
+        service = Service("gateway", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_GATEWAY_PORT": str(port),
+                                      "SENTIVIS_MAX_FRAME_BYTES": "500000", **env}, tmp_path)
+        services.append(service)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(url + "/healthz")
+        except TimeoutError:
+            raise AssertionError(service.log())
+        return url
+
+    yield start
+    for service in services:
+        service.stop()
+
+
+@pytest.fixture
+def gateway(start_gateway):
+    return start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="10000")
+
+
+def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1, timeout=10.0):
+    """Take `count` frames off the frames stream and answer them as detector+classifier would."""
+    try:  # from the stream's start: the frames were queued before this worker arrived
+        client.xgroup_create(streams.FRAMES, "test-workers", id="0", mkstream=True)
+    except redis.ResponseError:
+        pass
+    answered = []
+    deadline = time.monotonic() + timeout
+    while len(answered) < count and time.monotonic() < deadline:
+        reply = client.xreadgroup("test-workers", "w", {streams.FRAMES: ">"}, count=count, block=200)
+        for _, entries in reply or []:
+            for entry_id, fields in entries:
+                message, data = decode(fields)
+                assert data.startswith(b"\xff\xd8")  # binary JPEG, not base64
+                message.stamp("detector_start")
+                message.stamp("decode_done")
+                message.stamp("detect_done")
+                message.faces = faces_of(message)
+                message.models = {"emotion": {"ready": True, "version": "test"}}
+                message.error = error
+                redis_io.send_result(client, message, 1000)
+                answered.append(message)
+    assert len(answered) == count, f"only {len(answered)} of {count} frames arrived on the stream"
+    return answered
+
+
+def happy_face(x):
+    probs = {e: 0.01 for e in EMOTIONS}
+    probs["happy"] = 0.94
+    return {"box": {"x": x, "y": 40, "width": 60, "height": 60}, "score": 0.9,
+            "emotion": {"label": "happy", "confidence": 0.94, "probabilities": probs}}
+
+
+def test_health_ready_and_metrics(gateway, redis_url):
+    assert get_json(gateway + "/healthz")[0] == 200
+    status, body = get_json(gateway + "/readyz")
+    assert status == 503 and body["redis"] is True and body["detectors"] == 0
+    client = redis.Redis.from_url(redis_url)
+    redis_io.heartbeat(client, "detector", "d1", {"service": "detector"}, 5)
+    redis_io.heartbeat(client, "classifier", "c1", {"service": "classifier", "model": {"ready": True, "version": "v1"}}, 5)
+    status, body = get_json(gateway + "/readyz")
+    assert status == 200 and body["models"]["emotion"]["version"] == "v1"
+    import urllib.request
+    text = urllib.request.urlopen(gateway + "/metrics").read().decode()
+    assert "sentivis_frames_received_total" in text
+
+
+def test_frames_travel_as_binary_and_results_come_back_tracked(gateway, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    browser = FrameClient(gateway)
+    try:
+        browser.send(1, GOOD)
+        [message] = play_worker(client, lambda m: [happy_face(100)])
+        assert (message.width, message.height, message.frame_id) == (320, 240, 1)
+        name, event = browser.wait_frame(1)
+        assert name == "inference"
+        assert event["width"] == 320 and event["dropped_frames"] == 0
+        [face] = event["faces"]
+        assert face["box"] == {"x": 100, "y": 40, "width": 60, "height": 60}
+        assert face["emotion"]["label"] == "happy"
+        assert set(event["latency"]) >= {"server_ms", "queue_ms", "decode_ms", "detect_ms"}
+        browser.send(2, GOOD)
+        play_worker(client, lambda m: [happy_face(104)])
+        _, second = browser.wait_frame(2)
+        assert second["faces"][0]["id"] == face["id"]
+    finally:
+        browser.close()
+
+
+def test_in_flight_cap_drops_and_counts_and_lost_frames_time_out(start_gateway):
+    browser = FrameClient(start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="1000"))
+    try:
+        for fid in range(5):
+            browser.send(fid, GOOD)
+        browser.wait_count(3, timeout=5)
+        dropped = [p for n, p in browser.events if p["code"] == "too_many_in_flight"]
+        assert sorted(p["frame_id"] for p in dropped) == [2, 3, 4]
+        # No worker answers: the two frames in flight are given up, and the slots come back.
+        browser.wait_count(5, timeout=5)
+        assert sorted(p["frame_id"] for n, p in browser.events if p["code"] == "timeout") == [0, 1]
+        browser.send(10, GOOD)
+        time.sleep(0.3)
+        assert not browser.of(10), "frame 10 should be in flight, not refused"
+    finally:
+        browser.close()
+
+
+def test_expired_frames_are_reported_and_counted(gateway, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    browser = FrameClient(gateway)
+    try:
+        browser.send(1, GOOD)
+        play_worker(client, error="expired")
+        name, event = browser.wait_frame(1)
+        assert name == "frame_error" and event["code"] == "expired"
+        browser.send(2, GOOD)
+        play_worker(client, lambda m: [])
+        _, event = browser.wait_frame(2)
+        assert event["dropped_frames"] == 1 and event["faces"] == []
+    finally:
+        browser.close()
+
+
+BAD_PAYLOADS = [
+    ("just a string", "invalid_payload"),
+    ({"frame_id": -3, "image": GOOD}, "invalid_frame_id"),
+    ({"frame_id": "x", "image": GOOD}, "invalid_frame_id"),
+    ({"frame_id": 1}, "missing_image"),
+    ({"frame_id": 2, "image": "base64text"}, "invalid_image_type"),
+    ({"frame_id": 3, "image": b""}, "empty_image"),
+    ({"frame_id": 4, "image": b"GIF89a" + bytes(100)}, "not_jpeg"),
+    ({"frame_id": 5, "image": huge_header_jpeg()}, "image_too_large"),
+    ({"frame_id": 6, "image": b"\xff\xd8\xff" + bytes(600_000)}, "frame_too_large"),
+    ({"frame_id": 7, "image": b"\xff\xd8\xff" + bytes(10_000_000)}, "frame_too_large"),  # 10 MB
+    ({"frame_id": 8, "image": GOOD, "extra": "ignored", "sent_at": "not a number"}, None),
+]
+
+
+def test_bad_frames_get_specific_errors_and_the_connection_stays_usable(gateway, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    browser = FrameClient(gateway)
+    other = FrameClient(gateway)
+    try:
+        for payload, _ in BAD_PAYLOADS:
+            browser.send_raw(payload)
+        expected = [code for _, code in BAD_PAYLOADS if code]
+        browser.wait_count(len(expected), timeout=10)
+        assert [p["code"] for _, p in browser.events] == expected
+        assert all(p["message"] for _, p in browser.events)
+        # The same connection and another one still get their frames processed.
+        browser.send(100, GOOD)
+        other.send(200, GOOD)
+        play_worker(client, lambda m: [happy_face(50)], count=3)
+        assert browser.wait_frame(8)[0] == "inference", "extra fields are ignored"
+        assert browser.wait_frame(100)[0] == "inference"
+        assert other.wait_frame(200)[0] == "inference"
+        assert not other.of(100) and not browser.of(200), "each client gets only its own results"
+        assert client.xlen(streams.FRAMES) == 3, "no bad frame reached the stream"
+    finally:
+        browser.close()
+        other.close()
+
+
+def test_redis_down_gives_unavailable_not_a_hang(tmp_path):
+    port = free_port()
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    service = Service("gateway", {"SENTIVIS_REDIS_URL": dead_redis, "SENTIVIS_GATEWAY_PORT": str(port)}, tmp_path)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        assert get_json(f"http://127.0.0.1:{port}/readyz")[0] == 503
+        browser = FrameClient(f"http://127.0.0.1:{port}")
+        browser.send(1, GOOD)
+        name, event = browser.wait_frame(1, timeout=20)
+        assert (name, event["code"]) == ("frame_error", "unavailable")
+        browser.close()
+    finally:
+        service.stop()

@@ -1,0 +1,72 @@
+"""Real face images for tests: scikit-image's astronaut and FER-2013 faces, as JPEG frames."""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import FER_CSV
+
+
+@lru_cache(maxsize=4)
+def fer_faces(count: int = 64, usage: str = "PublicTest") -> tuple[np.ndarray, np.ndarray]:
+    """The first `count` faces of one FER-2013 split: uint8 [N, 48, 48] and labels."""
+    images, labels = [], []
+    with gzip.open(FER_CSV, "rt", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for emotion, pixels, row_usage in reader:
+            if row_usage == usage:
+                images.append(np.array(pixels.split(), dtype=np.uint8).reshape(48, 48))
+                labels.append(int(emotion))
+                if len(images) == count:
+                    break
+    return np.stack(images), np.array(labels)
+
+
+def astronaut() -> np.ndarray:
+    import skimage.data
+
+    return skimage.data.astronaut()  # RGB 512x512; the face is near (170-265, 75-175)
+
+
+def compose(faces: list[tuple[np.ndarray, int, int, int]], size=(320, 240), background: int = 128) -> np.ndarray:
+    """Paste grey faces (image, x, y, side) on a plain RGB background; returns the RGB frame."""
+    w, h = size
+    frame = np.full((h, w, 3), background, dtype=np.uint8)
+    for face, x, y, side in faces:
+        img = Image.fromarray(face).resize((side, side), Image.BICUBIC).convert("RGB")
+        frame[y:y + side, x:x + side] = np.asarray(img)
+    return frame
+
+
+def jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def astronaut_frame() -> tuple[bytes, dict[str, int]]:
+    """The astronaut scaled to 320x320 and cropped to 320x240; returns the JPEG and a known face box."""
+    img = Image.fromarray(astronaut()).resize((320, 320), Image.BICUBIC)
+    frame = np.asarray(img)[0:240]
+    # Face box measured with MediaPipe on the full image, scaled by 320/512.
+    return jpeg(frame), {"x": 110, "y": 52, "width": 58, "height": 58}
+
+
+def huge_header_jpeg(width: int = 20000, height: int = 20000) -> bytes:
+    """A small valid JPEG whose SOF header claims width x height pixels."""
+    data = bytearray(jpeg(np.full((16, 16, 3), 100, np.uint8)))
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            data[i + 5:i + 7] = height.to_bytes(2, "big")
+            data[i + 7:i + 9] = width.to_bytes(2, "big")
+            return bytes(data)
+        i += 2 + length
+    raise AssertionError("no SOF marker")
