@@ -12,6 +12,7 @@ from flask_socketio import SocketIO
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import metrics
+from gateway.api import api
 from gateway.connections import Connections
 from gateway.frames import FrameRejected, validate_frame
 from gateway.pipeline import Pipeline, frame_error
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, Pipeline]:
     def prometheus_metrics():
         return Response(generate_latest(metrics.REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
+    app.register_blueprint(api)
     register_frontend(app, Path(settings.frontend_dir))
     return app, socketio, pipeline
 

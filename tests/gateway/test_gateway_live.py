@@ -198,3 +198,48 @@ def test_redis_down_gives_unavailable_not_a_hang(tmp_path):
         browser.close()
     finally:
         service.stop()
+
+
+def post_json(url: str, body) -> tuple[int, dict]:
+    import json
+    import urllib.request
+
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_model_versions_can_be_listed_and_activated(gateway, redis_url, tmp_path):
+    from sentivis import registry
+
+    client = redis.Redis.from_url(redis_url)
+    first = tmp_path / "a.onnx"
+    second = tmp_path / "b.onnx"
+    first.write_bytes(b"model a")
+    second.write_bytes(b"model b")
+    a = registry.register_model(client, first, {"test_accuracy": 0.5})
+    b = registry.register_model(client, second, {"test_accuracy": 0.6})
+    status, body = get_json(gateway + "/api/v1/models")
+    assert status == 200 and body["active"] == b["version"]
+    assert [v["version"] for v in body["versions"]] == [b["version"], a["version"]]  # newest first
+    status, body = post_json(gateway + f"/api/v1/models/{a['version']}/activate", {})
+    assert status == 200 and registry.active_version(client) == a["version"]
+    status, body = post_json(gateway + "/api/v1/models/no-such-version/activate", {})
+    assert status == 404 and "unknown" in body["error"]
+    assert registry.active_version(client) == a["version"]
+
+
+def test_training_jobs_reject_bad_parameters_and_paths(gateway):
+    url = gateway + "/api/v1/training-jobs"
+    assert post_json(url, b"not json")[0] == 400
+    status, body = post_json(url, {"dataset": "../../etc/passwd"})
+    assert status == 400 and "outside" in body["error"]
+    status, body = post_json(url, {"dataset": "fer.csv", "epochs": "many"})
+    assert status == 400 and "epochs" in body["error"]
+    status, body = post_json(url, {"dataset": "missing.csv"})
+    assert status == 400 and "does not exist" in body["error"]
+    assert get_json(gateway + "/api/v1/training-jobs/" + "0" * 32)[0] == 404

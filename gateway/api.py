@@ -1,0 +1,85 @@
+"""REST API under /api/v1: model versions and training jobs.
+
+The gateway only records and enqueues: training runs in the trainer's Celery worker, and
+classifiers follow the registry's active version by themselves.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+from sentivis import jobs, registry
+
+log = logging.getLogger(__name__)
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _ctx():
+    ext = current_app.extensions["sentivis"]
+    return ext["settings"], ext["pipeline"].redis
+
+
+def error(status: int, message: str):
+    return jsonify(error=message), status
+
+
+@api.errorhandler(redis.RedisError)
+def redis_unavailable(exc):
+    log.warning("API request failed, Redis unavailable: %s", exc)
+    return error(503, "Redis is unavailable; try again shortly")
+
+
+@api.get("/models")
+def list_models():
+    _, client = _ctx()
+    return jsonify(active=registry.active_version(client), versions=registry.list_versions(client))
+
+
+@api.post("/models/<version>/activate")
+def activate_model(version: str):
+    _, client = _ctx()
+    try:
+        record = registry.activate(client, version)
+    except registry.UnknownVersion as exc:
+        return error(404, str(exc))
+    log.info("model version %s activated", version)
+    return jsonify(active=version, model=record)
+
+
+@api.post("/training-jobs")
+def create_training_job():
+    settings, client = _ctx()
+    body = request.get_json(silent=True)
+    if body is None:
+        return error(400, "the body must be a JSON object with the training parameters")
+    try:
+        params = jobs.validate_params(body, settings.datasets_dir)
+    except jobs.JobParamsError as exc:
+        return error(400, str(exc))
+    dataset = jobs.resolve_dataset(settings.datasets_dir, params["dataset"])
+    if not dataset.exists():
+        return error(400, f"dataset {params['dataset']!r} does not exist in the datasets folder")
+    job = jobs.create_job(client, params)
+    try:
+        jobs.submit_training(settings.redis_url, job["id"], params)
+    except Exception as exc:  # noqa: BLE001 - any broker failure means the job will never run
+        jobs.mark_failed(client, job["id"], f"could not enqueue the job: {exc}")
+        return error(503, "the training queue is unavailable")
+    return jsonify(job), 202, {"Location": f"/api/v1/training-jobs/{job['id']}"}
+
+
+@api.get("/training-jobs")
+def list_training_jobs():
+    _, client = _ctx()
+    return jsonify(jobs=jobs.list_jobs(client))
+
+
+@api.get("/training-jobs/<job_id>")
+def get_training_job(job_id: str):
+    _, client = _ctx()
+    job = jobs.get_job(client, job_id)
+    if job is None:
+        return error(404, f"no training job {job_id!r}")
+    return jsonify(job)
