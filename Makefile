@@ -20,6 +20,8 @@ $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.txt
+	# mediapipe without jax and the GUI OpenCV, which face detection does not need
+	$(PY) -m pip install -q --no-deps -r requirements/detector-nodeps.txt
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 

@@ -50,12 +50,32 @@ def jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
     return out.getvalue()
 
 
+# Face box of the astronaut (512x512), annotated by hand: cheek to cheek, brows to chin.
+ASTRONAUT_FACE = {"x": 178, "y": 88, "width": 94, "height": 87}
+# Three FER-2013 PublicTest faces pasted in one 320x240 frame: (index, x, y, side).
+PASTED = [(4, 20, 40, 80), (14, 120, 130, 90), (22, 215, 20, 100)]
+
+
+def iou(a: dict, b: dict) -> float:
+    ix = max(0, min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"]))
+    iy = max(0, min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"]))
+    inter = ix * iy
+    return inter / (a["width"] * a["height"] + b["width"] * b["height"] - inter)
+
+
 def astronaut_frame() -> tuple[bytes, dict[str, int]]:
-    """The astronaut scaled to 320x320 and cropped to 320x240; returns the JPEG and a known face box."""
+    """The astronaut scaled to 320x320 and cropped to 320x240: the JPEG and its face box."""
     img = Image.fromarray(astronaut()).resize((320, 320), Image.BICUBIC)
-    frame = np.asarray(img)[0:240]
-    # Face box measured with MediaPipe on the full image, scaled by 320/512.
-    return jpeg(frame), {"x": 110, "y": 52, "width": 58, "height": 58}
+    scale = 320 / 512
+    box = {k: round(v * scale) for k, v in ASTRONAUT_FACE.items()}
+    return jpeg(np.asarray(img)[0:240]), box
+
+
+def pasted_frame() -> tuple[bytes, list[dict[str, int]]]:
+    """The PASTED FER faces in one 320x240 JPEG frame, and where they are."""
+    faces, _ = fer_faces(64)
+    rgb = compose([(faces[i], x, y, side) for i, x, y, side in PASTED])
+    return jpeg(rgb), [{"x": x, "y": y, "width": side, "height": side} for _, x, y, side in PASTED]
 
 
 def huge_header_jpeg(width: int = 20000, height: int = 20000) -> bytes:

@@ -1,0 +1,213 @@
+"""`python -m detector` as a real process against a real Redis, with this test playing the gateway."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import redis
+
+from sentivis import redis_io, streams
+from sentivis.protocol import FrameMessage, decode, unpack_crops
+from tests.conftest import free_port
+from tests.detector.test_faces import PASTED, iou
+from tests.images import astronaut_frame, compose, fer_faces, jpeg
+from tests.stack import Service
+
+GATEWAY = "gw-test"
+RESULTS = streams.results_stream(GATEWAY)
+BLANK = jpeg(np.full((240, 320, 3), 128, np.uint8))
+NOT_JPEG = b"SECRET-PAYLOAD-" * 20
+
+
+def pasted_jpeg() -> bytes:
+    faces, _ = fer_faces(64)
+    return jpeg(compose([(faces[i], x, y, side) for i, x, y, side in PASTED]))
+
+
+def start_detector(redis_url: str, tmp_path, wait: bool = True, **env: str) -> Service:
+    service = Service("detector", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_HEARTBEAT_S": "0.3", **env}, tmp_path)
+    if wait:
+        wait_heartbeat(redis.Redis.from_url(redis_url), service)
+    return service
+
+
+def wait_heartbeat(client: redis.Redis, service: Service, timeout: float = 30.0, check=lambda beat: True) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert service.alive(), service.log()
+        try:
+            beats = [b for b in redis_io.live_services(client, "detector") if check(b)]
+        except redis.ConnectionError:
+            beats = []
+        if beats:
+            return beats[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no detector heartbeat within {timeout} s\n{service.log()}")
+
+
+def send_frame(client: redis.Redis, frame_id: int, data: bytes, age_s: float = 0.0) -> None:
+    now = time.time()
+    message = FrameMessage(gateway=GATEWAY, sid="sid-1", frame_id=frame_id, received_at=now - age_s,
+                           width=320, height=240, stamps={"enqueued_at": now})
+    redis_io.add(client, streams.FRAMES, message, data, maxlen=1000)
+
+
+def wait_entries(client: redis.Redis, stream: str, count: int, timeout: float = 20.0) -> list[tuple[FrameMessage, bytes]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entries = client.xrange(stream)
+        if len(entries) >= count:
+            return [decode(fields) for _, fields in entries]
+        time.sleep(0.05)
+    raise AssertionError(f"{stream} has {client.xlen(stream)} entries, expected {count}")
+
+
+def pending(client: redis.Redis) -> int:
+    return client.xpending(streams.FRAMES, streams.DETECTOR_GROUP)["pending"]
+
+
+@pytest.fixture
+def client(redis_url):
+    c = redis.Redis.from_url(redis_url)
+    # The gateway owns its result stream; the detector never creates it (a gone gateway stays gone).
+    c.xgroup_create(RESULTS, "test", id="$", mkstream=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def detector(redis_url, client, tmp_path):
+    service = start_detector(redis_url, tmp_path)
+    yield service
+    service.stop()
+
+
+def test_frames_with_faces_go_to_the_faces_stream(client, detector):
+    astro, astro_box = astronaut_frame()
+    send_frame(client, 1, astro)
+    send_frame(client, 2, pasted_jpeg())
+    (first, crops1), (second, crops2) = wait_entries(client, streams.FACES, 2)
+
+    assert (first.frame_id, second.frame_id) == (1, 2)
+    assert len(first.faces) == 1 and iou(first.faces[0]["box"], astro_box) > 0.6
+    assert len(second.faces) == 3
+    for face in second.faces:
+        assert set(face["box"]) == {"x", "y", "width", "height"}
+        assert all(isinstance(v, int) for v in face["box"].values()) and 0.5 <= face["score"] <= 1
+    for message, data in ((first, crops1), (second, crops2)):
+        crops = unpack_crops(data, len(message.faces))
+        assert crops.shape == (len(message.faces), 48, 48) and crops.std() > 10
+        assert message.error is None and (message.width, message.height) == (320, 240)
+        assert message.stamps["enqueued_at"] <= message.stamps["detector_start"] <= message.stamps["decode_done"] \
+            <= message.stamps["detect_done"]
+        assert message.models["detector"] == {"ready": True, "name": "mediapipe-blazeface-short-range",
+                                              "min_score": 0.5}
+    assert client.xlen(RESULTS) == 0
+    assert pending(client) == 0
+
+    beat = wait_heartbeat(client, detector, check=lambda b: b["processed"] >= 2)
+    assert beat["service"] == "detector" and beat["ready"] is True and beat["pid"] == detector.proc.pid
+    assert beat["model"]["name"] == "mediapipe-blazeface-short-range"
+
+    detector.stop()  # SIGTERM: a clean exit that removes its heartbeat
+    assert detector.proc.returncode == 0, detector.log()
+    assert redis_io.live_services(client, "detector") == []
+
+
+def test_frame_without_a_face_goes_to_the_results_stream(client, detector):
+    send_frame(client, 7, BLANK)
+    [(message, data)] = wait_entries(client, RESULTS, 1)
+    assert message.frame_id == 7 and message.faces == [] and message.error is None and data == b""
+    assert "detect_done" in message.stamps and message.models["detector"]["ready"] is True
+    assert client.xlen(streams.FACES) == 0
+    assert pending(client) == 0
+
+
+def test_expired_bad_and_malformed_frames_do_not_stop_the_service(client, detector):
+    send_frame(client, 1, pasted_jpeg(), age_s=5.0)  # waited 5 s > max_frame_age_ms: dropped, never processed
+    send_frame(client, 2, NOT_JPEG)
+    send_frame(client, 3, b"\xff\xd8\xff\xe0 truncated")
+    client.xadd(streams.FRAMES, {"meta": b"\xc1 not msgpack", "data": b""})  # malformed: acked and skipped
+    client.xadd(streams.FRAMES, {"something": b"else"})
+    send_frame(client, 4, pasted_jpeg())  # the service is still working after all that
+
+    [(faces, _)] = wait_entries(client, streams.FACES, 1)
+    assert faces.frame_id == 4 and len(faces.faces) == 3
+    results = {m.frame_id: m for m, _ in wait_entries(client, RESULTS, 3)}
+    assert {fid: m.error for fid, m in results.items()} == {1: "expired", 2: "decode_failed", 3: "decode_failed"}
+    assert results[1].faces == [] and "decode_done" not in results[1].stamps
+    deadline = time.monotonic() + 10
+    while pending(client) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pending(client) == 0
+    assert detector.alive()
+    assert "SECRET-PAYLOAD" not in detector.log()  # logs never carry image data
+    beat = wait_heartbeat(client, detector, check=lambda b: b["processed"] >= 1)
+    assert beat["expired"] == 1 and beat["failed"] == 4
+
+
+def test_a_second_consumer_claims_what_a_dead_one_left_pending(redis_url, client, tmp_path):
+    redis_io.ensure_group(client, streams.FRAMES, streams.DETECTOR_GROUP)
+    send_frame(client, 9, pasted_jpeg())
+    # A consumer that reads the frame and dies before acknowledging it.
+    taken = client.xreadgroup(streams.DETECTOR_GROUP, "dead-detector", {streams.FRAMES: ">"}, count=10)
+    assert len(taken[0][1]) == 1 and pending(client) == 1
+
+    service = start_detector(redis_url, tmp_path, SENTIVIS_CLAIM_IDLE_MS="300", SENTIVIS_MAX_FRAME_AGE_MS="60000")
+    try:
+        [(message, _)] = wait_entries(client, streams.FACES, 1)
+        assert message.frame_id == 9 and len(message.faces) == 3
+        assert pending(client) == 0
+    finally:
+        service.stop()
+
+
+def test_survives_redis_going_away_and_coming_back_empty(tmp_path):
+    exe = shutil.which("redis-server")
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start_redis() -> subprocess.Popen:
+        proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                 "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        c = redis.Redis.from_url(url)
+        for _ in range(100):
+            try:
+                c.ping()
+                c.xgroup_create(RESULTS, "test", id="$", mkstream=True)
+                return proc
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    service = start_detector(url, tmp_path, wait=False)  # no Redis yet: it must wait, not crash
+    server = None
+    try:
+        time.sleep(1.5)
+        assert service.alive(), service.log()
+        server = start_redis()
+        c = redis.Redis.from_url(url)
+        wait_heartbeat(c, service)
+        send_frame(c, 1, BLANK)
+        assert wait_entries(c, RESULTS, 1)[0][0].frame_id == 1
+
+        # Redis restarts with nothing: no stream, no group. The detector re-creates them.
+        server.terminate()
+        server.wait(timeout=10)
+        time.sleep(0.5)
+        assert service.alive(), service.log()
+        server = start_redis()
+        wait_heartbeat(c, service, timeout=30)
+        deadline = time.monotonic() + 30
+        while not c.exists(streams.FRAMES) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        send_frame(c, 2, BLANK)
+        assert wait_entries(c, RESULTS, 1, timeout=30)[0][0].frame_id == 2
+    finally:
+        service.stop()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
