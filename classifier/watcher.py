@@ -1,0 +1,85 @@
+"""Which emotion model to serve, and hot reload without a restart.
+
+The registry's active version wins (MODEL_ACTIVE -> record path and sha256); with none active,
+the configured file (SENTIVIS_EMOTION_WEIGHTS). A new candidate is loaded completely before it
+replaces the served model, and a candidate that fails to load or breaks the contract is never
+served: the old model stays, the error is kept for the heartbeat. A missing file never unloads
+a working model.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import redis
+
+from classifier.model import EmotionModel, ModelError
+from sentivis import registry
+from sentivis.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    source: str  # "registry" | "file"
+    path: str
+    version: str | None = None
+    sha256: str | None = None  # what the registry recorded; the loaded bytes must match it
+    signature: tuple = ()  # changes when the candidate (or its file on disk) changes
+
+
+def _file_signature(path: str) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    # A new inode, mtime or size means a new file or new content: worth a (re)load.
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+class ModelWatcher:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model: EmotionModel | None = None
+        self.last_error: str | None = None
+        self._tried: tuple | None = None  # signature of the candidate last loaded or refused
+
+    def candidate(self, client: redis.Redis) -> Candidate | None:
+        record = registry.active_record(client)
+        if record is not None:
+            path = record["path"]
+            return Candidate("registry", path, record["version"], record.get("sha256"),
+                             ("registry", record["version"], path, _file_signature(path)))
+        path = self.settings.emotion_weights
+        signature = _file_signature(path)
+        if signature is None:
+            return None
+        return Candidate("file", path, signature=("file", path, signature))
+
+    def poll(self, client: redis.Redis) -> bool:
+        """Check for a new model and swap it in; True when the served model changed.
+
+        Raises redis.RedisError when the registry cannot be read (the caller reconnects).
+        """
+        candidate = self.candidate(client)
+        if candidate is None or candidate.signature == self._tried:
+            return False
+        self._tried = candidate.signature
+        try:
+            model = EmotionModel.load(candidate.path, threads=self.settings.ort_threads,
+                                      batch=self.settings.classifier_batch, source=candidate.source,
+                                      version=candidate.version)
+            if candidate.sha256 and model.sha256 != candidate.sha256:
+                raise ModelError(f"{candidate.path} does not match the registered version {candidate.version} "
+                                 f"(sha256 {model.sha256[:12]}, registered {candidate.sha256[:12]})")
+        except ModelError as exc:
+            self.last_error = str(exc)
+            log.error("not using the new model (%s): %s", "still serving " + self.model.version
+                      if self.model else "no model loaded", exc)
+            return False
+        previous, self.model, self.last_error = self.model, model, None
+        log.info("serving emotion model %s from %s (%s)%s", model.version, model.path, model.source,
+                 f", replacing {previous.version}" if previous else "")
+        return True

@@ -1,0 +1,69 @@
+"""Classifier test fixtures: random-weight ONNX models that meet (or break) the model contract."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+
+def export(module, path: Path, input_shape=(1, 1, 48, 48), input_name="input", output_name="probabilities",
+           dynamic=True) -> Path:
+    import torch
+
+    module.eval()
+    axes = {input_name: {0: "n"}, output_name: {0: "n"}} if dynamic else None
+    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice, as the trainer uses it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, torch.zeros(*input_shape), str(path), dynamo=False, input_names=[input_name],
+                          output_names=[output_name], dynamic_axes=axes)
+    return path
+
+
+def emotion_net(path: Path, seed: int) -> Path:
+    """A random-weight EmotionNet, exported exactly as the trainer exports the real one."""
+    import torch
+
+    from trainer.model import CalibratedEmotionNet, EmotionNet
+
+    torch.manual_seed(seed)
+    net = EmotionNet()
+    with torch.no_grad():  # PyTorch's default init fades the signal out over ten layers; this keeps it,
+        for m in net.modules():  # so different faces get clearly different answers
+            if isinstance(m, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            elif isinstance(m, torch.nn.Linear):
+                torch.nn.init.normal_(m.weight, std=0.3)
+    return export(CalibratedEmotionNet(net, 1.0), path)
+
+
+@pytest.fixture(scope="session")
+def model_files(tmp_path_factory) -> dict[str, Path]:
+    """Two contract-conforming models with different weights, each with a model card."""
+    folder = tmp_path_factory.mktemp("models")
+    files = {}
+    for name, seed in (("a", 1), ("b", 2)):
+        path = emotion_net(folder / f"emotion-{name}.onnx", seed)
+        # The fields the trainer's card has that the classifier reads, plus an explicit version.
+        card = {"version": f"test-{name}", "accuracy": 0.5 + seed / 10,
+                "metrics": {"test": {"accuracy": 0.5 + seed / 10}},
+                "file": {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
+        (folder / f"emotion-{name}.card.json").write_text(json.dumps(card))
+        files[name] = path
+    return files
+
+
+def install(source: Path, target: Path, with_card: bool = True) -> Path:
+    """Copy a model into place the way deployments should: write aside, then rename (atomic)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    card = source.with_name(source.stem + ".card.json")
+    if with_card and card.exists():
+        shutil.copyfile(card, target.with_name(target.stem + ".card.json"))
+    return target
