@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from tqdm import tqdm
 from sentivis.labels import EMOTIONS
 from trainer.augment import AugmentConfig, augment_batch
 from trainer.data import FaceDataset, FaceSplit, load_dataset
+from trainer.files import temp_path_for
 from trainer.metrics import classification_report
 from trainer.model import EmotionNet
 
@@ -167,7 +169,7 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
         if val_acc > best["val_accuracy"]:
             best = {"val_accuracy": val_acc, "epoch": epoch}
             save_checkpoint(output, model, cfg, data, history, best)
-        torch.save({"format": CHECKPOINT_FORMAT, "last_state_dict": model.state_dict(),
+        save_atomic({"format": CHECKPOINT_FORMAT, "last_state_dict": model.state_dict(),
                     "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
                     "torch_rng": torch.get_rng_state(), "history": history, "best": best, "epoch": epoch,
                     "config": config_dict(cfg)}, resume_path)
@@ -176,7 +178,7 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
     # The best checkpoint carries the complete history, not the one up to its own epoch.
     checkpoint = torch.load(output, map_location="cpu", weights_only=False)
     checkpoint["metrics"]["history"] = history
-    torch.save(checkpoint, output)
+    save_atomic(checkpoint, output)
     return checkpoint["metrics"]
 
 
@@ -190,9 +192,19 @@ def config_dict(cfg: TrainConfig) -> dict:
     return d
 
 
+def save_atomic(obj: dict, path: Path) -> None:
+    """torch.save to a temporary sibling, then rename: a crash mid-write never corrupts a checkpoint."""
+    temp = temp_path_for(Path(path))
+    try:
+        torch.save(obj, temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def save_checkpoint(path: Path, model: EmotionNet, cfg: TrainConfig, data: FaceDataset, history: list[dict],
                     best: dict) -> None:
-    torch.save({
+    save_atomic({
         "format": CHECKPOINT_FORMAT,
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
         "labels": dict(enumerate(EMOTIONS)),

@@ -1,0 +1,89 @@
+"""The shared training-job store (sentivis/jobs.py) on a real Redis, and its parameter checks."""
+from __future__ import annotations
+
+import pytest
+
+from sentivis import jobs, registry
+from sentivis.redis_io import connect
+from sentivis.settings import Settings
+from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
+from trainer.job import run_job
+
+
+def test_params_get_defaults_and_the_dataset_stays_inside(tmp_path):
+    clean = jobs.validate_params({"dataset": "fer/fer2013.csv.gz", "epochs": 3}, tmp_path)
+    assert clean["epochs"] == 3 and clean["batch_size"] == 128 and clean["learning_rate"] == 0.05
+    assert jobs.resolve_dataset(tmp_path, "fer/fer2013.csv.gz") == tmp_path / "fer" / "fer2013.csv.gz"
+    assert jobs.resolve_dataset(tmp_path, str(tmp_path / "a.csv")) == tmp_path / "a.csv"
+
+
+@pytest.mark.parametrize("dataset", ["../fer2013.csv.gz", "/etc/passwd", "a/../../b.csv", "", "  "])
+def test_datasets_outside_the_folder_are_rejected(tmp_path, dataset):
+    with pytest.raises(jobs.JobParamsError, match="outside the datasets folder|non-empty"):
+        jobs.validate_params({"dataset": dataset}, tmp_path / "datasets")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({}, "dataset is required"),
+    ({"dataset": "a.csv", "epochs": 0}, "epochs must lie in 1..500"),
+    ({"dataset": "a.csv", "epochs": 2.5}, "epochs must be an integer"),
+    ({"dataset": "a.csv", "epochs": True}, "epochs must be an integer"),
+    ({"dataset": "a.csv", "learning_rate": "fast"}, "learning_rate must be a number"),
+    ({"dataset": "a.csv", "batch_size": 10**6}, "batch_size must lie in"),
+    ({"dataset": "a.csv", "widths": [4, "8"]}, "widths must be a list"),
+    ({"dataset": "a.csv", "optimizer": "adam"}, "unknown parameter(s) optimizer"),
+    (["a.csv"], "params must be a JSON object"),
+])
+def test_bad_params_are_named(tmp_path, params, message):
+    with pytest.raises(jobs.JobParamsError) as err:
+        jobs.validate_params(params, tmp_path)
+    assert message in str(err.value)
+
+
+def test_job_lifecycle_in_redis(redis_url):
+    client = connect(redis_url)
+    first = jobs.create_job(client, {"dataset": "a.csv", "epochs": 2})
+    second = jobs.create_job(client, {"dataset": "b.csv", "epochs": 2})
+    assert jobs.JOB_ID.fullmatch(first["id"]) and first["state"] == "queued"
+    assert jobs.get_job(client, first["id"]) == first
+    assert [j["id"] for j in jobs.list_jobs(client)] == [second["id"], first["id"]]
+    assert jobs.get_job(client, "0" * 32) is None and jobs.get_job(client, "../../x") is None
+
+    epoch = {"epoch": 1, "train_loss": 1.9, "train_accuracy": 0.2, "val_loss": 1.8, "val_accuracy": 0.25,
+             "learning_rate": 0.01, "seconds": 1.0}
+    job = jobs.record_epoch(client, first["id"], epoch, epochs=2)
+    assert job["progress"]["epoch"] == 1 and job["progress"]["epochs"] == 2 and job["history"] == [epoch]
+    job = jobs.mark_succeeded(client, first["id"], {"accuracy": 0.3}, "v1")
+    assert (job["state"], job["model_version"], job["progress"]["stage"]) == ("succeeded", "v1", "done")
+    assert jobs.get_job(client, first["id"])["history"] == [epoch]
+    failed = jobs.mark_failed(client, second["id"], "it broke")
+    assert failed["state"] == "failed" and failed["error"] == "it broke"
+    with pytest.raises(ValueError):
+        jobs.update_job(client, first["id"], state="exploded")
+    with pytest.raises(KeyError):
+        jobs.update_job(client, "f" * 32, state="running")
+
+
+def test_a_job_on_malformed_data_fails_and_activates_nothing(tmp_path, redis_url, fer_rows):
+    datasets = tmp_path / "datasets"
+    datasets.mkdir()
+    path = write_fer_csv(datasets / "fer.csv", fer_rows)
+    path.write_text(path.read_text().replace(",Training", ",Trainig", 1))  # line 2
+    settings = Settings(redis_url=redis_url, datasets_dir=str(datasets), models_dir=str(tmp_path / "models"))
+    client = connect(redis_url)
+    params = {"dataset": "fer.csv", "epochs": 1, "widths": list(TINY_WIDTHS)}
+    job = jobs.create_job(client, params)
+    seen = []
+    with pytest.raises(ValueError, match="line 2"):
+        run_job(client, settings, job["id"], params, report=seen.append)
+    job = jobs.get_job(client, job["id"])
+    assert job["state"] == "failed" and "line 2" in job["error"] and "Usage 'Trainig'" in job["error"]
+    assert [j["state"] for j in seen] == ["running", "failed"]
+    assert registry.active_record(client) is None and registry.list_versions(client) == []
+
+
+def test_run_job_refuses_ids_it_did_not_make(tmp_path, redis_url):
+    settings = Settings(redis_url=redis_url, datasets_dir=str(tmp_path), models_dir=str(tmp_path / "models"))
+    with pytest.raises(jobs.JobParamsError, match="no training job"):
+        run_job(connect(redis_url), settings, "../../etc", {"dataset": "a.csv"})
+    assert not (tmp_path / "models").exists()
