@@ -1,0 +1,108 @@
+"""The one-command local stack: `python -m sentivis.runner`."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+import redis
+
+from sentivis import redis_io
+from tests.conftest import free_port
+from tests.images import astronaut_frame
+from tests.pipeline.conftest import emotion_weights
+from tests.stack import REPO, FrameClient
+
+
+class RunnerProcess:
+    def __init__(self, env: dict[str, str], args=("--no-trainer-worker",)):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen([sys.executable, "-m", "sentivis.runner", *args], cwd=REPO,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+
+    def wait_for(self, pattern: str, timeout: float = 90) -> re.Match:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for line in self.lines[seen:]:
+                seen += 1
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            time.sleep(0.1)
+        raise TimeoutError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines[-40:]))
+
+
+def test_runner_starts_the_stack_restarts_a_dead_service_and_stops_everything(tmp_path):
+    port = free_port()
+    runner = RunnerProcess({"SENTIVIS_GATEWAY_PORT": str(port), "SENTIVIS_HEARTBEAT_S": "0.5",
+                            "SENTIVIS_EMOTION_WEIGHTS": emotion_weights()})
+    try:
+        url = runner.wait_for(r"Sentivis is running at (http://\S+)").group(1)
+        assert url == f"http://127.0.0.1:{port}/"
+        redis_url = runner.wait_for(r"\[redis\s*\] started")  # a private redis-server
+        assert redis_url
+        children = psutil.Process(runner.proc.pid).children(recursive=True)
+        redis_proc = next(p for p in children if "redis-server" in p.name())
+        redis_port = next(c.laddr.port for c in redis_proc.net_connections() if c.status == "LISTEN")
+        client = redis.Redis(port=redis_port)
+        deadline = time.monotonic() + 60
+        while not (redis_io.live_services(client, "detector") and redis_io.live_services(client, "classifier")):
+            assert time.monotonic() < deadline, "\n".join(runner.lines[-40:])
+            time.sleep(0.2)
+        browser = FrameClient(url)
+        data, _ = astronaut_frame()
+        browser.send(1, data)
+        assert browser.wait_frame(1, timeout=30)[0] == "inference"
+        # kill -9 the detector: the runner restarts it and frames flow again.
+        [detector] = [p for p in children if "detector" in " ".join(p.cmdline())]
+        detector.send_signal(signal.SIGKILL)
+        runner.wait_for(r"detector-1 exited with code -9; restarting")
+        runner.wait_for(r"\[detector-1\s*\] started")
+        for fid in range(2, 40):
+            browser.send(fid, data)
+            name, event = browser.wait_frame(fid, timeout=30)
+            if name == "inference":
+                break
+            time.sleep(0.5)
+        assert name == "inference", "no results after the detector restarted"
+        assert all(line.startswith("[") for line in runner.lines if line), "every log line is prefixed"
+        browser.close()
+        runner.proc.send_signal(signal.SIGINT)
+        assert runner.proc.wait(timeout=30) == 0
+        time.sleep(0.5)
+        assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if runner.proc.poll() is None:
+            runner.proc.kill()
+
+
+def test_runner_says_how_to_get_redis_when_it_is_missing(tmp_path):
+    env = {"PATH": str(tmp_path), "SENTIVIS_REDIS_URL": ""}
+    proc = subprocess.run([sys.executable, "-m", "sentivis.runner"], cwd=REPO, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "redis-server was not found" in proc.stdout + proc.stderr
+    assert "apt-get install redis-server" in proc.stdout + proc.stderr
+
+
+def test_runner_refuses_a_port_in_use():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "sentivis.runner"], cwd=REPO,
+                              env={**os.environ, "SENTIVIS_GATEWAY_PORT": str(port)},
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and f"port {port} is in use" in proc.stdout + proc.stderr
