@@ -34,7 +34,8 @@ def _export(args: argparse.Namespace) -> int:
     from trainer.export import export_model, sibling_paths
 
     card = export_model(args.checkpoint, args.output, data=args.data, parity_tolerance=args.parity_tolerance,
-                        benchmark_runs=args.benchmark_runs, threads=args.threads)
+                        benchmark_runs=args.benchmark_runs, threads=args.threads,
+                        mirror_average=args.mirror_average)
     test = card["metrics"]["test"]
     print(f"exported {args.output} (temperature {card['calibration']['temperature']:.3f}, parity max diff "
           f"{card['parity']['max_abs_diff']:.2g}); {test['split']} accuracy {test['accuracy']:.4f}, "
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most allowed abs difference of probabilities, ONNX Runtime vs PyTorch")
     p.add_argument("--benchmark-runs", type=int, default=200, help="batch-1 runs timed for the card's ms/face")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for evaluation (0: all); timing uses 1")
+    p.add_argument("--mirror-average", action="store_true",
+                   help="average each crop with its mirror image inside the graph (2 passes per face)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("worker", help="the Celery worker that runs training jobs (one at a time)")

@@ -46,15 +46,28 @@ class EmotionNet(nn.Module):
 
 
 class CalibratedEmotionNet(nn.Module):
-    """What gets exported: logits divided by the fitted temperature, then softmax."""
+    """What gets exported: logits divided by the fitted temperature, then softmax.
 
-    def __init__(self, net: EmotionNet, temperature: float):
+    mirror_average: also run the mirrored crop and average the two logits (one batched pass).
+    A face's expression is left-right symmetric, its pixels are not; on FER-2013 this buys
+    about a point of accuracy for twice the compute. Chosen on the validation split.
+    """
+
+    def __init__(self, net: EmotionNet, temperature: float, mirror_average: bool = False):
         super().__init__()
         self.net = net
+        self.mirror_average = mirror_average
         self.register_buffer("temperature", torch.tensor(float(temperature)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(x) / self.temperature, dim=1)
+        return torch.softmax(self.logits(x) / self.temperature, dim=1)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.mirror_average:
+            return self.net(x)
+        n = x.shape[0]
+        both = self.net(torch.cat([x, torch.flip(x, dims=[3])], dim=0))
+        return (both[:n] + both[n:]) / 2
 
 
 def count_parameters(model: nn.Module) -> int:
