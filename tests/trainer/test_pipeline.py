@@ -162,3 +162,20 @@ def test_evaluate_reports_a_missing_or_broken_model(tmp_path, fer_csv, capsys):
     broken.write_bytes(b"not onnx")
     assert main(["evaluate", str(broken), str(fer_csv)]) == 2
     assert "cannot load the ONNX model" in capsys.readouterr().err
+
+
+def test_mirror_averaged_export_is_flip_invariant_and_matches_pytorch(tmp_path, fer_rows):
+    root = write_class_folders(tmp_path / "faces", fer_rows, n_train=200)
+    out = tmp_path / "net.pt"
+    train_tiny(root, out)
+    card = export_model(out, tmp_path / "m.onnx", benchmark_runs=5, mirror_average=True)
+    assert card["inference"] == {**card["inference"], "mirror_average": True, "passes_per_face": 2}
+    assert card["parity"]["max_abs_diff"] <= 1e-4
+    validation = card["metrics"]["validation"]
+    assert validation["accuracy"] == pytest.approx(validation["accuracy_mirror_average"], abs=1e-9)
+    sess = onnx_io.session(tmp_path / "m.onnx")
+    faces = np.random.default_rng(0).random((5, 1, 48, 48), dtype=np.float32)
+    plain = onnx_io.run(sess, faces)
+    mirrored = onnx_io.run(sess, np.ascontiguousarray(faces[..., ::-1]))
+    assert np.allclose(plain, mirrored, atol=1e-5), "a face and its mirror image get the same answer"
+    assert np.allclose(plain.sum(axis=1), 1, atol=1e-5)
