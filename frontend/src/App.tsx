@@ -1,0 +1,167 @@
+import { useEffect, useRef, useState } from "react";
+import { AnalyzePanel } from "./components/AnalyzePanel";
+import { FaceCard } from "./components/FaceCard";
+import { LiveStage } from "./components/LiveStage";
+import { StatusCards } from "./components/StatusCards";
+import { TokenPrompt } from "./components/TokenPrompt";
+import { TrainingPanel } from "./components/TrainingPanel";
+import { useCamera } from "./hooks/useCamera";
+import { useLiveSession } from "./hooks/useLiveSession";
+import { api, type Readiness } from "./lib/api";
+import { DEFAULT_FPS, FPS_CHOICES } from "./lib/config";
+import { CONNECTION_WORDS } from "./lib/connectionWords";
+import { TOKEN_CHANGED, UNAUTHORIZED, currentToken } from "./lib/token";
+
+type Tab = "live" | "analyze" | "training";
+
+const TABS: { id: Tab; label: string }[] = [
+  { id: "live", label: "Live camera" },
+  { id: "analyze", label: "Analyse a photo" },
+  { id: "training", label: "Training & models" },
+];
+
+export function App() {
+  const [tab, setTab] = useState<Tab>("live");
+  const [fps, setFps] = useState(DEFAULT_FPS);
+  const [mirrored, setMirrored] = useState(true);
+  const camera = useCamera();
+  const live = useLiveSession(camera.videoRef, camera.state === "streaming", fps);
+  const [readiness, setReadiness] = useState<Readiness | null>(null);
+  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ live: null, analyze: null, training: null });
+
+  const [needsToken, setNeedsToken] = useState(false);
+
+  // Model health before (and between) live answers comes from the gateway's readiness probe.
+  useEffect(() => {
+    let cancelled = false;
+    const poll = () => api.readiness().then((r) => !cancelled && setReadiness(r)).catch((exc) => {
+      if ((exc as { status?: number }).status === 401 && !cancelled) setNeedsToken(true);
+    });
+    void poll();
+    const timer = window.setInterval(poll, 5_000);
+    // A REST call answered 401: ask for the token; a new token: try again at once.
+    const onUnauthorized = () => setNeedsToken(true);
+    const onToken = () => { setNeedsToken(false); void poll(); };
+    window.addEventListener(UNAUTHORIZED, onUnauthorized);
+    window.addEventListener(TOKEN_CHANGED, onToken);
+    return () => {
+      cancelled = true;
+      window.clearInterval(timer);
+      window.removeEventListener(UNAUTHORIZED, onUnauthorized);
+      window.removeEventListener(TOKEN_CHANGED, onToken);
+    };
+  }, []);
+  const askToken = needsToken || live.connection.state === "unauthorized";
+
+  const inference = live.result?.inference;
+  const fresh = live.result && Date.now() - live.result.receivedAt < 5_000;
+  const emotionModel = (fresh ? inference?.models?.emotion : undefined) ?? readiness?.models?.emotion ?? inference?.models?.emotion ?? null;
+  const detectorModel = inference?.models?.detector ?? null;
+  const now = live.result?.receivedAt ?? Date.now();
+  const facesNow = new Map((fresh && camera.state === "streaming" ? inference?.faces ?? [] : []).map((f) => [f.id, f]));
+  // Faces in view first, then those that left within the last minute; a long session keeps only a few.
+  const faceIds = [...new Set([...facesNow.keys(), ...live.timeline.faceIds().reverse()])].slice(0, 6);
+
+  const onTabKey = (event: React.KeyboardEvent, index: number) => {
+    const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+    if (!step) return;
+    const next = TABS[(index + step + TABS.length) % TABS.length].id;
+    setTab(next);
+    tabRefs.current[next]?.focus();
+  };
+
+  return (
+    <div className="app">
+      <a className="skip" href="#main">Skip to content</a>
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true" />
+          <div>
+            <h1>Sentivis</h1>
+            <p>Real-time facial emotion</p>
+          </div>
+        </div>
+        <div className="tabs" role="tablist" aria-label="Sections">
+          {TABS.map((t, i) => (
+            <button key={t.id} ref={(el) => { tabRefs.current[t.id] = el; }} type="button" role="tab" id={`tab-${t.id}`}
+                    aria-selected={tab === t.id} aria-controls={`panel-${t.id}`} tabIndex={tab === t.id ? 0 : -1}
+                    onClick={() => setTab(t.id)} onKeyDown={(e) => onTabKey(e, i)}>
+              {t.label}
+            </button>
+          ))}
+        </div>
+        <div className={`conn conn-${live.connection.state}`} role="status" data-testid="connection-state">
+          <span className="dot" aria-hidden="true" />
+          {CONNECTION_WORDS[live.connection.state]}
+          {(live.connection.state === "disconnected" || live.connection.state === "refused") &&
+            <button type="button" onClick={live.reconnect}>Reconnect</button>}
+        </div>
+      </header>
+
+      <main id="main">
+        {askToken && <TokenPrompt rejected={currentToken() !== ""} />}
+        <section id="panel-live" role="tabpanel" aria-labelledby="tab-live" hidden={tab !== "live"}>
+          {(live.connection.state === "reconnecting" || live.connection.state === "disconnected") && (
+            <p className="banner warn" role="alert">
+              Lost the connection to the gateway. {live.connection.state === "reconnecting"
+                ? "Reconnecting automatically; frames resume when it is back."
+                : "Press Reconnect to try again."} {live.connection.error}
+            </p>
+          )}
+          {live.connection.state === "refused" && (
+            <p className="banner warn" role="alert">{live.connection.error} Press Reconnect to try again.</p>
+          )}
+          <div className="live-grid">
+            <div className="live-main">
+              <div className="controls card">
+                {camera.state === "streaming" || camera.state === "starting"
+                  ? <button type="button" className="danger" onClick={camera.stop}>Stop camera</button>
+                  : <button type="button" className="primary" onClick={() => void camera.start()}>Start camera</button>}
+                {camera.devices.length > 1 && (
+                  <label>Camera
+                    <select value={camera.deviceId} onChange={(e) => camera.choose(e.target.value)}>
+                      {camera.devices.map((d) => <option key={d.deviceId} value={d.deviceId}>{d.label}</option>)}
+                    </select>
+                  </label>
+                )}
+                <label>Frame rate
+                  <select value={fps} onChange={(e) => setFps(Number(e.target.value))}>
+                    {FPS_CHOICES.map((f) => <option key={f} value={f}>{f} fps</option>)}
+                  </select>
+                </label>
+                <label className="check">
+                  <input type="checkbox" checked={mirrored} onChange={(e) => setMirrored(e.target.checked)} /> Mirror view
+                </label>
+                {live.lastError && (
+                  <span className="hint last-error" title={live.lastError.message}>
+                    Last rejected frame: {live.lastError.code}
+                  </span>
+                )}
+              </div>
+              <LiveStage videoRef={camera.videoRef} result={live.result} camera={camera.state} mirrored={mirrored}
+                         cameraError={camera.error} onStart={() => void camera.start()} />
+              <StatusCards emotionModel={emotionModel} detectorModel={detectorModel} readiness={readiness}
+                           stats={live.stats} connection={live.connection} />
+            </div>
+            <aside className="faces" aria-label="Faces" data-testid="faces" data-count={facesNow.size}>
+              <h2>Faces <span className="count">{facesNow.size} in view</span></h2>
+              {faceIds.length === 0 && (
+                <p className="hint card">{camera.state === "streaming" ? "Looking for faces…" : "No faces yet. Start the camera."}</p>
+              )}
+              {faceIds.map((id) => (
+                <FaceCard key={id} faceId={id} face={facesNow.get(id) ?? null} timeline={live.timeline} now={now} />
+              ))}
+            </aside>
+          </div>
+        </section>
+        <section id="panel-analyze" role="tabpanel" aria-labelledby="tab-analyze" hidden={tab !== "analyze"}>
+          <AnalyzePanel />
+        </section>
+        <section id="panel-training" role="tabpanel" aria-labelledby="tab-training" hidden={tab !== "training"}>
+          {tab === "training" && <TrainingPanel />}
+        </section>
+      </main>
+      <footer className="footer">Frames are processed by your own Sentivis gateway and are not stored.</footer>
+    </div>
+  );
+}

@@ -1,0 +1,134 @@
+import { gatewayUrl } from "./config";
+import { authHeaders, reportUnauthorized } from "./token";
+import type { Inference } from "./types";
+
+export interface EpochRecord {
+  epoch: number;
+  train_loss?: number;
+  train_accuracy?: number;
+  val_loss?: number;
+  val_accuracy?: number;
+  learning_rate?: number;
+  seconds?: number;
+}
+
+export type JobState = "queued" | "running" | "succeeded" | "failed";
+
+export interface TrainingJob {
+  id: string;
+  state: JobState;
+  progress?: Partial<EpochRecord> & { epochs?: number; stage?: string };
+  history?: EpochRecord[];
+  metrics?: Record<string, unknown> | null;
+  model_version?: string | null;
+  error?: string | null;
+  [key: string]: unknown;
+}
+
+export interface TrainingRequest {
+  dataset: string;
+  epochs: number;
+  batch_size: number;
+  learning_rate: number;
+}
+
+export interface ModelVersion {
+  version: string;
+  sha256?: string;
+  created_at?: string | number;
+  metrics?: Record<string, unknown> | null;
+  card?: Record<string, unknown> | null;
+}
+
+export interface ModelList {
+  active: string | null;
+  versions: ModelVersion[];
+}
+
+/** An API answer that was not a success, with the server's message when it sent one. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** The human part of an error body: {"error": "..."}, {"error": {"message": ...}}, {"message": ...} or text. */
+export function errorText(status: number, body: string): string {
+  let detail = body.trim();
+  try {
+    const json = JSON.parse(body) as Record<string, unknown>;
+    const err = json.error;
+    // {"error": "unauthorized", "message": "send ..."}: a code and a sentence; show both.
+    if (typeof err === "string" && typeof json.message === "string") detail = `${err}: ${json.message}`;
+    else if (typeof err === "string") detail = err;
+    else if (err && typeof err === "object" && typeof (err as { message?: unknown }).message === "string")
+      detail = (err as { message: string }).message;
+    else if (typeof json.message === "string") detail = json.message;
+  } catch {
+    // not JSON: keep the text, unless it is an HTML page
+    if (detail.startsWith("<")) detail = "";
+  }
+  const prefix = `HTTP ${status}`;
+  return detail ? `${prefix}: ${detail.slice(0, 500)}` : prefix;
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`${gatewayUrl()}${path}`, { ...init, headers: { ...init?.headers, ...authHeaders() } });
+  } catch (exc) {
+    throw new ApiError(0, `The gateway cannot be reached (${(exc as Error).message}).`);
+  }
+  const body = await response.text();
+  if (response.status === 401) {
+    reportUnauthorized();
+    throw new ApiError(401, "The gateway needs an access token: enter it above (SENTIVIS_AUTH_TOKEN).");
+  }
+  if (!response.ok) throw new ApiError(response.status, errorText(response.status, body));
+  try {
+    return JSON.parse(body) as T;
+  } catch {
+    throw new ApiError(response.status, `The gateway answered ${path} with something that is not JSON.`);
+  }
+}
+
+const json = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+export const api = {
+  startTraining: (req: TrainingRequest) => request<TrainingJob>("/api/v1/training-jobs", json(req)),
+  trainingJob: (id: string) => request<TrainingJob>(`/api/v1/training-jobs/${encodeURIComponent(id)}`),
+  models: () => request<ModelList>("/api/v1/models"),
+  activate: (version: string) =>
+    request<{ active: string }>(`/api/v1/models/${encodeURIComponent(version)}/activate`, { method: "POST" }),
+  analyze: async (file: Blob): Promise<Inference> => {
+    try {
+      return await request<Inference>("/api/v1/analyze", {
+        method: "POST",
+        headers: { "Content-Type": file.type || "application/octet-stream" },
+        body: file,
+      });
+    } catch (exc) {
+      // 404/405: this gateway has no analysis endpoint (an older gateway answers POST with 405).
+      if (exc instanceof ApiError && (exc.status === 404 || exc.status === 405))
+        throw new ApiError(exc.status, `One-shot analysis is not available on this gateway yet (POST /api/v1/analyze answered ${exc.status}).`);
+      throw exc;
+    }
+  },
+  // 503 (not ready) still carries the JSON that says what is missing.
+  readiness: () => fetch(`${gatewayUrl()}/readyz`, { headers: authHeaders() }).then((r) => {
+    if (r.status === 401) throw new ApiError(401, "unauthorized");
+    return r.json() as Promise<Readiness>;
+  }),
+};
+
+export interface Readiness {
+  ready: boolean;
+  redis?: boolean;
+  detectors?: number;
+  classifiers?: number;
+  models?: { emotion?: { ready?: boolean; version?: string | null; accuracy?: number | null } };
+}
