@@ -1,0 +1,295 @@
+"""The product as users deploy it: docker-compose.yml built and run for real.
+
+Images are built from the working tree, the stack comes up under a project name of its own,
+real face frames go through nginx (the frontend container) to the gateway, detectors and
+classifiers, and the stack is taken down with its volumes at the end. Run with
+`make test-compose` (it needs a Docker engine; tests/compose/conftest.py skips it otherwise).
+
+SENTIVIS_COMPOSE picks the client ("docker compose" if it works, else "docker-compose");
+SENTIVIS_HTTP_PORT the host port of nginx (8080).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sentivis.labels import EMOTIONS
+from tests.conftest import FER_CSV
+from tests.images import astronaut_frame, iou, pasted_frame
+from tests.stack import FrameClient
+
+REPO = Path(__file__).resolve().parents[2]
+HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT", "8080"))
+URL = f"http://127.0.0.1:{HTTP_PORT}"
+BUILD_TIMEOUT_S = 1500
+HEALTH_TIMEOUT_S = 180
+
+
+def compose_command() -> list[str]:
+    if os.environ.get("SENTIVIS_COMPOSE"):
+        return shlex.split(os.environ["SENTIVIS_COMPOSE"])
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.fail("neither `docker compose` nor `docker-compose` is installed")
+
+
+class Compose:
+    """One compose project: `docker compose -p NAME ...` with the stack's environment."""
+
+    def __init__(self, project: str, env: dict[str, str]):
+        self.base = [*compose_command(), "-p", project, "-f", str(REPO / "docker-compose.yml")]
+        self.env = {**os.environ, **env}
+
+    def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> str:
+        result = subprocess.run([*self.base, *args], cwd=REPO, env=self.env, capture_output=True, text=True,
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                                 f"{result.stderr[-3000:]}")
+        return result.stdout
+
+    def containers(self, service: str) -> list[str]:
+        return self("ps", "-q", service).split()
+
+    def redis(self, *args: str) -> str:
+        return self("exec", "-T", "redis", "redis-cli", *args, timeout=30)
+
+    def heartbeats(self, service: str) -> dict[str, dict]:
+        keys = self.redis("--scan", "--pattern", f"sentivis:heartbeat:{service}:*").split()
+        beats = {}
+        for key in keys:
+            raw = self.redis("get", key).strip()
+            if raw:
+                beat = json.loads(raw)
+                beats[beat["consumer"]] = beat
+        return beats
+
+
+def health(container: str) -> str:
+    out = subprocess.run(["docker", "inspect", "--format", "{{.State.Status}} {{if .State.Health}}"
+                          "{{.State.Health.Status}}{{end}}", container], capture_output=True, text=True)
+    return out.stdout.strip() or out.stderr.strip()
+
+
+def wait_healthy(stack: Compose, replicas: dict[str, int], timeout: float = HEALTH_TIMEOUT_S) -> None:
+    """Every service has exactly its number of running, healthy containers."""
+    deadline = time.monotonic() + timeout
+    states = {}
+    while time.monotonic() < deadline:
+        states = {s: [health(c) for c in stack.containers(s)] for s in replicas}
+        if all(len(v) == replicas[s] and all(x == "running healthy" for x in v) for s, v in states.items()):
+            return
+        time.sleep(2)
+    raise AssertionError(f"not healthy within {timeout} s: {states}\n{stack('logs', '--tail', '40', check=False)}")
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def stream_frames(client: FrameClient, image: bytes, start_id: int, count: int, timeout: float = 20.0) -> list:
+    """Send frames one after another, each after the previous one's answer (the gateway caps
+    frames in flight per connection); returns the events, in order."""
+    events = []
+    for frame_id in range(start_id, start_id + count):
+        client.send(frame_id, image)
+        events.append(client.wait_frame(frame_id, timeout=timeout))
+    return events
+
+
+def face_results(events) -> list[dict]:
+    return [p for name, p in events if name == "inference" and p.get("faces")]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    datasets = tmp_path_factory.mktemp("datasets")
+    write_tiny_fer_csv(datasets / "tiny.csv")
+    datasets.chmod(0o755)  # the trainer reads it as an unprivileged user
+    (datasets / "tiny.csv").chmod(0o644)
+    project = f"sentivis-test-{uuid.uuid4().hex[:8]}"
+    compose = Compose(project, {"SENTIVIS_HTTP_PORT": str(HTTP_PORT), "SENTIVIS_DATASETS_PATH": str(datasets),
+                                "SENTIVIS_HTTP_BIND": "127.0.0.1"})
+    started = time.monotonic()
+    compose("--profile", "training", "build", timeout=BUILD_TIMEOUT_S)
+    print(f"\ncompose build: {time.monotonic() - started:.0f} s")
+    try:
+        compose("up", "-d", timeout=HEALTH_TIMEOUT_S + 120)
+        wait_healthy(compose, {"redis": 1, "gateway": 1, "detector": 1, "classifier": 1, "frontend": 1})
+        print(f"stack healthy after {time.monotonic() - started:.0f} s")
+        yield compose
+    finally:
+        logs = compose("logs", "--no-color", "--tail", "200", check=False, timeout=60)
+        (REPO / "test-artifacts").mkdir(exist_ok=True)
+        (REPO / "test-artifacts" / f"{project}.log").write_text(logs)
+        compose("--profile", "training", "down", "-v", "--remove-orphans", "--timeout", "10", check=False,
+                timeout=180)
+
+
+def write_tiny_fer_csv(path: Path, per_split: int = 64) -> None:
+    """A few real FER-2013 rows of every split, for a one-epoch training run in the trainer image."""
+    counts = {"Training": 0, "PublicTest": 0, "PrivateTest": 0}
+    with gzip.open(FER_CSV, "rt") as src, open(path, "w") as dst:
+        dst.write(next(src))
+        for line in src:
+            usage = line.rstrip().rsplit(",", 1)[-1]
+            if counts.get(usage, per_split) < per_split:
+                counts[usage] += 1
+                dst.write(line)
+            if all(c >= per_split for c in counts.values()):
+                break
+
+
+def test_static_app_and_gateway_routes_through_nginx(stack):
+    with urllib.request.urlopen(URL + "/", timeout=5) as response:
+        assert response.status == 200 and b"<html" in response.read().lower()
+    with urllib.request.urlopen(URL + "/healthz", timeout=5) as response:
+        assert json.loads(response.read())["status"] == "ok"
+    with urllib.request.urlopen(URL + "/readyz", timeout=5) as response:
+        ready = json.loads(response.read())
+    assert ready["ready"] and ready["detectors"] == 1 and ready["classifiers"] == 1
+    with urllib.request.urlopen(URL + "/api/v1/models", timeout=5) as response:
+        assert response.status == 200
+
+
+def test_faces_and_emotions_come_back_through_nginx(stack):
+    """Real faces over a WebSocket through nginx: boxes where the faces are, labels from the shipped model."""
+    image, box = astronaut_frame()
+    pasted, boxes = pasted_frame()
+    client = FrameClient(URL)
+    try:
+        assert client.sio.transport() == "websocket"
+        name, event = stream_frames(client, image, 1, 1, timeout=30)[0]
+        assert name == "inference", event
+        assert len(event["faces"]) == 1 and iou(event["faces"][0]["box"], box) > 0.5
+        name, event = stream_frames(client, pasted, 2, 1)[0]
+        assert name == "inference", event
+        assert len(event["faces"]) == len(boxes) == 3
+        for place in boxes:
+            assert iou(max(event["faces"], key=lambda f: iou(f["box"], place))["box"], place) > 0.5, event["faces"]
+        # the shipped emotion model, baked into the classifier image
+        assert event["models"]["emotion"]["ready"] is True, event["models"]
+        for face in event["faces"]:
+            emotion = face["emotion"]
+            assert emotion["label"] in EMOTIONS
+            assert list(emotion["probabilities"]) == list(EMOTIONS)
+            assert abs(sum(emotion["probabilities"].values()) - 1) < 1e-3
+    finally:
+        client.close()
+
+
+def test_scaled_detectors_share_the_frames(stack):
+    stack("up", "-d", "--scale", "detector=2", "--scale", "classifier=2", timeout=HEALTH_TIMEOUT_S + 120)
+    wait_healthy(stack, {"detector": 2, "classifier": 2, "gateway": 1, "frontend": 1})
+    wait_until(lambda: len(stack.heartbeats("detector")) == 2, 30, "two detector heartbeats")
+    before = {c: b["processed"] for c, b in stack.heartbeats("detector").items()}
+    image, _ = astronaut_frame()
+    clients = [FrameClient(URL) for _ in range(3)]
+    errors = []
+
+    def send(client, offset):
+        try:
+            stream_frames(client, image, offset, 20)
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=send, args=(c, 1000 * (i + 1))) for i, c in enumerate(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        assert all(len(face_results(c.events)) >= 15 for c in clients), [len(c.events) for c in clients]
+    finally:
+        for c in clients:
+            c.close()
+
+    def both_grew():
+        after = {c: b["processed"] for c, b in stack.heartbeats("detector").items()}
+        grown = {c: after.get(c, 0) - n for c, n in before.items()}
+        return grown if len(grown) == 2 and all(g > 0 for g in grown.values()) else None
+
+    grown = wait_until(both_grew, 15, "both detector replicas processing frames")
+    print(f"frames per detector replica: {grown}")
+
+
+def results_flow_again(client: FrameClient, image: bytes, first_id: int, timeout: float = 90) -> int:
+    """Frames in flight when a replica died may time out; then 10 frames in a row come back with
+    faces and an emotion field. Returns the next free frame id."""
+    deadline = time.monotonic() + timeout
+    frame_id, in_a_row = first_id, 0
+    while in_a_row < 10:
+        assert time.monotonic() < deadline, f"results did not flow again: {client.events[-5:]}"
+        name, event = stream_frames(client, image, frame_id, 1, timeout=30)[0]
+        frame_id += 1
+        in_a_row = in_a_row + 1 if name == "inference" and event["faces"] and "emotion" in event["faces"][0] else 0
+    return frame_id
+
+
+def test_killed_classifiers_the_other_replica_and_the_restart_policy_take_over(stack):
+    classifiers = stack.containers("classifier")
+    assert len(classifiers) == 2
+    image, _ = astronaut_frame()
+    client = FrameClient(URL)
+    try:
+        # `docker kill` is a deliberate stop to the engine (no restart): the other replica serves
+        subprocess.run(["docker", "kill", classifiers[0]], check=True, capture_output=True, timeout=30)
+        frame_id = results_flow_again(client, image, 5000)
+        # a crash of the last replica (its process killed from the host): the restart policy brings it back
+        pid = subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", classifiers[1]], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        os.kill(int(pid), 9)
+
+        def restarted_and_healthy():
+            count = subprocess.run(["docker", "inspect", "--format", "{{.RestartCount}}", classifiers[1]],
+                                   capture_output=True, text=True).stdout.strip()
+            return count not in ("", "0") and health(classifiers[1]) == "running healthy"
+
+        wait_until(restarted_and_healthy, HEALTH_TIMEOUT_S, "the crashed classifier restarted and healthy")
+        results_flow_again(client, image, frame_id)
+    finally:
+        client.close()
+    # `up` restores the declared scale after the deliberate kill
+    stack("up", "-d", "--scale", "detector=2", "--scale", "classifier=2", timeout=HEALTH_TIMEOUT_S + 120)
+    wait_healthy(stack, {"classifier": 2, "detector": 2})
+
+
+def test_trainer_one_shot_writes_where_classifiers_read(stack):
+    """`run --rm trainer train` reads the read-only datasets volume and writes into the models
+    volume, which the classifiers see at the same absolute path."""
+    out = stack("--profile", "training", "run", "--rm", "trainer", "train", "/data/tiny.csv", "--epochs", "1",
+                "--batch-size", "32", "--threads", "1", "--output", "/var/lib/sentivis/models/tiny.pt",
+                timeout=600)
+    assert "best validation accuracy" in out, out
+    classifier = stack.containers("classifier")[0]
+    listed = subprocess.run(["docker", "exec", classifier, "ls", "/var/lib/sentivis/models"], capture_output=True,
+                            text=True, timeout=30)
+    assert "tiny.pt" in listed.stdout, listed
+    refused = stack("--profile", "training", "run", "--rm", "--entrypoint", "touch", "trainer", "/data/x",
+                    check=False, timeout=120)
+    assert not (Path(stack.env["SENTIVIS_DATASETS_PATH"]) / "x").exists(), refused
+
+
+def test_trainer_worker_service_becomes_healthy(stack):
+    stack("--profile", "training", "up", "-d", "trainer", timeout=300)
+    wait_healthy(stack, {"trainer": 1}, timeout=240)
