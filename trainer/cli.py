@@ -15,7 +15,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(data=args.data, output=args.output, epochs=args.epochs, batch_size=args.batch_size,
                       learning_rate=args.learning_rate, num_workers=args.num_workers, device=args.device,
-                      seed=args.seed, threads=args.threads)
+                      seed=args.seed, threads=args.threads, widths=args.widths)
     metrics = train(cfg, resume=args.resume)
     print(f"best validation accuracy {metrics['val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"checkpoint {args.output}")
@@ -52,6 +52,16 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not widths or any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"widths must be positive integers, got {text!r}")
+    return widths
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description="Train, evaluate and export the emotion CNN.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--resume", help="resume from OUTPUT's .resume.pt file")
+    p.add_argument("--widths", type=_widths, default=(16, 32, 64, 128, 256),
+                   help="channels of each conv stage, comma-separated (default 16,32,64,128,256)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("evaluate", help="accuracy, macro-F1, per-class scores, confusion and ECE on one split")
