@@ -1,4 +1,4 @@
-"""REST API under /api/v1: model versions and training jobs.
+"""REST API under /api/v1: one-shot image analysis, model versions and training jobs.
 
 The gateway only records and enqueues: training runs in the trainer's Celery worker, and
 classifiers follow the registry's active version by themselves.
@@ -9,8 +9,14 @@ import logging
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from sentivis import jobs, registry
+from gateway.analyze import WORKER_ERROR_STATUS, ImageRejected, max_request_bytes, prepare_image, read_upload
+from gateway.openapi import openapi_document
+from gateway.pipeline import inference_event
+from gateway.tracking import FaceTracker
+from sentivis import jobs, redis_io, registry
+from sentivis.protocol import ERROR_CODES
 
 log = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -21,14 +27,49 @@ def _ctx():
     return ext["settings"], ext["pipeline"].redis
 
 
-def error(status: int, message: str):
-    return jsonify(error=message), status
+def error(status: int, message: str, code: str | None = None):
+    body = {"error": message} if code is None else {"error": message, "code": code}
+    return jsonify(body), status
 
 
 @api.errorhandler(redis.RedisError)
 def redis_unavailable(exc):
     log.warning("API request failed, Redis unavailable: %s", exc)
     return error(503, "Redis is unavailable; try again shortly")
+
+
+@api.errorhandler(RequestEntityTooLarge)
+def request_too_large(exc):
+    return error(413, "the request body is larger than the limit", "frame_too_large")
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@api.post("/analyze")
+def analyze():
+    """One JPEG or PNG -> the same JSON as an `inference` event, through the detector and classifier."""
+    settings, client = _ctx()
+    pipeline = current_app.extensions["sentivis"]["pipeline"]
+    request.max_content_length = max_request_bytes(settings)  # Werkzeug answers 413 beyond it, unread
+    try:
+        image = prepare_image(read_upload(request, settings), settings)
+    except ImageRejected as exc:
+        return error(exc.status, exc.message, exc.code)
+    if not (redis_io.live_services(client, "detector") and redis_io.live_services(client, "classifier")):
+        return error(503, "no detector or no classifier is running; try again shortly", "unavailable")
+    message = pipeline.analyze_once(image.jpeg, image.width, image.height, settings.frame_timeout_ms / 1000)
+    if message is None:
+        return error(503, ERROR_CODES["timeout"], "timeout")
+    if message.error:
+        code = message.error if message.error in ERROR_CODES else "internal_error"
+        return error(WORKER_ERROR_STATUS.get(code, 503), ERROR_CODES[code], code)
+    # A one-shot image has no history: a fresh tracker numbers its faces and smooths nothing.
+    tracker = FaceTracker(alpha=settings.smoothing_alpha, min_iou=settings.track_iou,
+                          max_missed=settings.track_max_missed)
+    return jsonify(inference_event(message, tracker.update(message.faces), dropped_frames=0))
 
 
 @api.get("/models")

@@ -2,7 +2,8 @@
 
 `Pipeline` owns the gateway's result stream. One reader thread turns results into events;
 one sweeper thread times out frames whose result never came (a dead worker, a lost Redis),
-so no connection waits forever and its in-flight slots come back.
+so no connection waits forever and its in-flight slots come back. `analyze_once` serves
+one-shot requests (HTTP): it queues one image under a private sid and waits for that result.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import redis
@@ -29,6 +30,13 @@ RESULT_STREAM_TTL_S = 30  # a gateway that is gone leaves no stream behind for l
 
 
 @dataclass
+class OneShot:
+    """An HTTP request waiting for the result of its one image."""
+    done: threading.Event = field(default_factory=threading.Event)
+    result: FrameMessage | None = None
+
+
+@dataclass
 class Submitted:
     accepted: bool
     error: dict[str, Any] | None = None
@@ -36,6 +44,15 @@ class Submitted:
 
 def frame_error(frame_id: int | None, code: str, message: str | None = None) -> dict[str, Any]:
     return {"frame_id": frame_id, "code": code, "message": message or ERROR_CODES[code]}
+
+
+def inference_event(message: FrameMessage, faces: list[dict[str, Any]], dropped_frames: int) -> dict[str, Any]:
+    """The `inference` payload for a worker's result and its tracked faces."""
+    models = dict(message.models)
+    models.setdefault("emotion", {"ready": False, "version": None})
+    return {"frame_id": message.frame_id, "width": message.width, "height": message.height,
+            "faces": faces, "models": models, "latency": latency_ms(message, time.time()),
+            "dropped_frames": dropped_frames}
 
 
 class Pipeline:
@@ -51,6 +68,8 @@ class Pipeline:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_id = b"0-0"  # the stream is this process's own, so everything in it is for us
+        self._one_shots: dict[str, OneShot] = {}  # sid -> waiting HTTP request
+        self._one_shots_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -103,6 +122,27 @@ class Pipeline:
         metrics.frames_in_flight.inc()
         return Submitted(True)
 
+    def analyze_once(self, jpeg: bytes, width: int, height: int, timeout_s: float) -> FrameMessage | None:
+        """Queue one image outside any connection and wait for its result.
+
+        Returns the worker's message (its `error` may be set), or None when nothing came back
+        within timeout_s. Raises redis.RedisError when the image cannot be queued.
+        """
+        sid = f"oneshot:{uuid.uuid4().hex}"  # never a Socket.IO sid, so no connection claims it
+        waiter = OneShot()
+        with self._one_shots_lock:
+            self._one_shots[sid] = waiter
+        try:
+            message = FrameMessage(gateway=self.gateway_id, sid=sid, frame_id=0, received_at=time.time(),
+                                   width=width, height=height)
+            message.stamp("enqueued_at")
+            redis_io.add(self.redis, streams.FRAMES, message, jpeg, self.settings.stream_maxlen)
+            waiter.done.wait(timeout_s)
+            return waiter.result
+        finally:
+            with self._one_shots_lock:
+                self._one_shots.pop(sid, None)  # a late result then finds no one and is dropped
+
     # -- results out -----------------------------------------------------------
     def _read_results(self) -> None:
         backoff = None
@@ -129,6 +169,12 @@ class Pipeline:
             if b"meta" in fields:
                 log.warning("dropping malformed result: %s", exc)
             return
+        with self._one_shots_lock:
+            waiter = self._one_shots.pop(message.sid, None)
+        if waiter is not None:
+            waiter.result = message
+            waiter.done.set()
+            return
         conn = self.connections.get(message.sid)
         if conn is None:
             return  # the browser went away meanwhile
@@ -147,19 +193,15 @@ class Pipeline:
         self.emit(event, payload, conn.sid)
 
     def _inference(self, conn: Connection, message: FrameMessage) -> dict[str, Any]:
-        faces = conn.tracker.update(message.faces)
-        emitted_at = time.time()
-        latency = latency_ms(message, emitted_at)
+        event = inference_event(message, conn.tracker.update(message.faces), conn.dropped_frames)
+        latency = event["latency"]
         metrics.inferences.inc()
-        metrics.faces_seen.inc(len(faces))
+        metrics.faces_seen.inc(len(event["faces"]))
         metrics.server_latency.observe(latency["server_ms"] / 1000)
         for stage in ("queue_ms", "decode_ms", "detect_ms", "classify_ms"):
             if stage in latency:
                 metrics.stage_latency.labels(stage[:-3]).observe(latency[stage] / 1000)
-        models = dict(message.models)
-        models.setdefault("emotion", {"ready": False, "version": None})
-        return {"frame_id": message.frame_id, "width": message.width, "height": message.height,
-                "faces": faces, "models": models, "latency": latency, "dropped_frames": conn.dropped_frames}
+        return event
 
     # -- lost frames -------------------------------------------------------------
     def _sweep(self) -> None:

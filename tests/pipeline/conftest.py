@@ -63,14 +63,18 @@ def start_stack(redis_url: str, log_dir: Path, detectors: int = 1, **env: str) -
             # Generous: the test machine is small and shared; the limits themselves are tested elsewhere.
             "SENTIVIS_MAX_FRAME_AGE_MS": "5000", "SENTIVIS_FRAME_TIMEOUT_MS": "10000", **env}
     stack = Stack(f"http://127.0.0.1:{port}", redis_url, base, log_dir)
-    stack.start("gateway", "gateway")
-    wait_http(stack.url + "/healthz")
-    for i in range(detectors):
-        stack.start(f"detector-{i + 1}", "detector")
-    stack.start("classifier", "classifier")
-    stack.wait_ready(detectors=detectors)
-    status, body = get_json(stack.url + "/readyz")
-    assert status == 200, body
+    try:
+        stack.start("gateway", "gateway")
+        wait_http(stack.url + "/healthz", timeout=60)
+        for i in range(detectors):
+            stack.start(f"detector-{i + 1}", "detector")
+        stack.start("classifier", "classifier")
+        stack.wait_ready(detectors=detectors)
+        status, body = get_json(stack.url + "/readyz")
+        assert status == 200, body
+    except BaseException:
+        stack.stop()  # a stack that failed to start leaves no process behind
+        raise
     return stack
 
 

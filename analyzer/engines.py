@@ -1,0 +1,113 @@
+"""Faces and raw emotions of one RGB frame: in-process (the services' own code) or via a gateway.
+
+Both return what a worker's result carries per face: {"box", "score", "emotion"}, best score
+first, emotion unsmoothed; the caller's FaceTracker adds ids and smoothing.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import numpy as np
+import requests
+import simplejpeg
+
+from classifier.model import EmotionModel, ModelError
+from classifier.service import emotion_of
+from detector.faces import FaceDetector, crop_faces
+from sentivis.settings import Settings
+
+Faces = list[dict[str, Any]]
+
+
+class EngineError(Exception):
+    """The engine cannot run (no model, no gateway); the message says why."""
+
+
+class FrameFailed(Exception):
+    """One frame could not be analysed (the gateway refused it)."""
+
+
+class Engine(Protocol):
+    models: dict[str, Any]
+
+    def analyze(self, rgb: np.ndarray) -> Faces: ...
+
+    def close(self) -> None: ...
+
+
+class LocalEngine:
+    """MediaPipe detection, FER-like crops and the ONNX emotion model, as the detector and classifier run them."""
+
+    def __init__(self, settings: Settings, max_faces: int):
+        try:
+            self.model = EmotionModel.load(settings.emotion_weights, threads=settings.ort_threads,
+                                           batch=settings.classifier_batch)
+        except ModelError as exc:
+            raise EngineError(f"{exc}. Set SENTIVIS_EMOTION_WEIGHTS to an emotion model file (.onnx).") from None
+        self.detector = FaceDetector(settings.detector_model, settings.detector_min_score, max_faces)
+        self.margin, self.shift = settings.face_margin, settings.face_shift
+        self.models = {"detector": self.detector.info(), "emotion": self.model.info()}
+
+    def analyze(self, rgb: np.ndarray) -> Faces:
+        detections = self.detector.detect(rgb)
+        if not detections:
+            return []
+        probabilities = self.model.predict(np.stack(crop_faces(rgb, detections, self.margin, self.shift)))
+        return [{"box": d.box, "score": round(d.score, 4), "emotion": emotion_of(p)}
+                for d, p in zip(detections, probabilities)]
+
+    def close(self) -> None:
+        self.detector.close()
+
+
+class RemoteEngine:
+    """Each frame as a JPEG to a running gateway's POST /api/v1/analyze."""
+
+    RETRIES_ON_503 = 3
+
+    def __init__(self, url: str, max_faces: int, token: str = "", timeout_s: float = 30.0, jpeg_quality: int = 90):
+        base = url.rstrip("/")
+        self.endpoint = base if base.endswith("/api/v1/analyze") else base + "/api/v1/analyze"
+        self.max_faces = max_faces
+        self.timeout_s = timeout_s
+        self.jpeg_quality = jpeg_quality
+        self.session = requests.Session()
+        if token:  # a gateway with SENTIVIS_AUTH_TOKEN wants it on every REST call
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.models: dict[str, Any] = {}
+
+    def analyze(self, rgb: np.ndarray) -> Faces:
+        body = simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=self.jpeg_quality, colorspace="RGB")
+        for attempt in range(self.RETRIES_ON_503 + 1):
+            try:
+                response = self.session.post(self.endpoint, data=body, headers={"Content-Type": "image/jpeg"},
+                                             timeout=self.timeout_s)
+            except requests.RequestException as exc:
+                raise EngineError(f"cannot reach the gateway at {self.endpoint}: {exc}") from None
+            if response.status_code != 503 or attempt == self.RETRIES_ON_503:
+                break
+            time.sleep(0.5 * 2 ** attempt)  # no worker free right now: give the stack a moment
+        if response.status_code != 200:
+            raise FrameFailed(f"the gateway answered {response.status_code}: {_error_text(response)}")
+        event = response.json()
+        self.models = event.get("models") or {}
+        # The gateway smooths nothing for a one-shot image, but keep its raw output explicitly.
+        return [{"box": f["box"], "score": f["score"], "emotion": _raw(f.get("emotion"))}
+                for f in event.get("faces", [])[: self.max_faces]]
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _raw(emotion: dict[str, Any] | None) -> dict[str, Any] | None:
+    if emotion is None:
+        return None
+    return emotion.get("raw") or {k: emotion[k] for k in ("label", "confidence", "probabilities")}
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        return response.json().get("error") or response.text[:200]
+    except ValueError:
+        return response.text[:200]

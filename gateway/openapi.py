@@ -1,0 +1,125 @@
+"""The OpenAPI 3.1 description of the REST API under /api/v1, served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+from typing import Any
+
+from sentivis.labels import EMOTIONS
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json({"$ref": "#/components/schemas/Error"}, description)
+
+
+BOX = {"type": "object", "required": ["x", "y", "width", "height"],
+       "properties": {k: {"type": "integer"} for k in ("x", "y", "width", "height")},
+       "description": "the detector's face box in image pixels"}
+
+PROBABILITIES = {"type": "object", "required": list(EMOTIONS),
+                 "properties": {label: {"type": "number", "minimum": 0, "maximum": 1} for label in EMOTIONS}}
+
+EMOTION = {"type": ["object", "null"], "description": "null when no emotion model is loaded",
+           "properties": {"label": {"type": "string", "enum": list(EMOTIONS)},
+                          "confidence": {"type": "number"},
+                          "probabilities": PROBABILITIES,
+                          "raw": {"type": "object", "description": "the model's own output before smoothing"}}}
+
+INFERENCE = {
+    "type": "object",
+    "required": ["frame_id", "width", "height", "faces", "models", "latency"],
+    "properties": {
+        "frame_id": {"type": "integer"},
+        "width": {"type": "integer"},
+        "height": {"type": "integer"},
+        "faces": {"type": "array", "items": {
+            "type": "object", "required": ["id", "box", "score", "emotion"],
+            "properties": {"id": {"type": "integer"}, "box": BOX, "score": {"type": "number"},
+                           "emotion": EMOTION}}},
+        "models": {"type": "object", "properties": {
+            "emotion": {"type": "object", "properties": {"ready": {"type": "boolean"},
+                                                         "version": {"type": ["string", "null"]},
+                                                         "accuracy": {"type": ["number", "null"]}}},
+            "detector": {"type": "object"}}},
+        "latency": {"type": "object", "additionalProperties": {"type": "number"},
+                    "description": "milliseconds: server_ms, queue_ms, decode_ms, detect_ms, classify_ms"},
+        "dropped_frames": {"type": "integer"},
+    },
+}
+
+IMAGE_BODY = {"type": "string", "format": "binary"}
+
+TRAINING_PARAMS = {"type": "object", "description": "training parameters (see the README); at least the dataset",
+                   "properties": {"dataset": {"type": "string"}}, "additionalProperties": True}
+
+
+def openapi_document() -> dict[str, Any]:
+    version_param = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+    job_param = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    unavailable = _error("Redis or the workers are unavailable")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Sentivis gateway API", "version": "1",
+                 "description": "Facial emotion recognition: one-shot image analysis, emotion model "
+                                "versions and training jobs. Live video uses Socket.IO, not this API."},
+        "paths": {
+            "/api/v1/analyze": {"post": {
+                "summary": "Find the faces in one image and read their emotions",
+                "description": "The image goes through the same detector and classifier services as a "
+                               "live frame and is bounded by the same byte and pixel limits. A PNG is "
+                               "converted to JPEG in the gateway. Faces get ids but no smoothing history.",
+                "operationId": "analyzeImage",
+                "requestBody": {"required": True, "content": {
+                    "image/jpeg": {"schema": IMAGE_BODY},
+                    "image/png": {"schema": IMAGE_BODY},
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["image"],
+                                                       "properties": {"image": IMAGE_BODY}}}}},
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Inference"}, "the faces and their emotions"),
+                    "400": _error("not an image, an unsupported type, or no image field"),
+                    "413": _error("more bytes or pixels than the limits"),
+                    "422": _error("a JPEG or PNG that cannot be decoded"),
+                    "503": _error("no detector or classifier answered in time"),
+                }}},
+            "/api/v1/models": {"get": {
+                "summary": "List the registered emotion model versions and the active one",
+                "operationId": "listModels",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "active": {"type": ["string", "null"]}, "versions": {"type": "array"}}}, "the versions"),
+                    "503": unavailable}}},
+            "/api/v1/models/{version}/activate": {"post": {
+                "summary": "Make a registered version the one every classifier serves",
+                "operationId": "activateModel", "parameters": [version_param],
+                "responses": {"200": _json({"type": "object"}, "the version is active"),
+                              "404": _error("no such version"), "503": unavailable}}},
+            "/api/v1/training-jobs": {
+                "get": {"summary": "List training jobs", "operationId": "listTrainingJobs",
+                        "responses": {"200": _json({"type": "object", "properties": {
+                            "jobs": {"type": "array", "items": {"type": "object"}}}}, "the jobs"),
+                            "503": unavailable}},
+                "post": {"summary": "Start a training job (runs in the trainer's worker)",
+                         "operationId": "createTrainingJob",
+                         "requestBody": {"required": True,
+                                         "content": {"application/json": {"schema": TRAINING_PARAMS}}},
+                         "responses": {"202": _json({"type": "object"}, "the job, queued"),
+                                       "400": _error("invalid parameters or unknown dataset"),
+                                       "503": _error("the training queue is unavailable")}}},
+            "/api/v1/training-jobs/{job_id}": {"get": {
+                "summary": "One training job and its progress", "operationId": "getTrainingJob",
+                "parameters": [job_param],
+                "responses": {"200": _json({"type": "object"}, "the job"), "404": _error("no such job"),
+                              "503": unavailable}}},
+            "/api/v1/openapi.json": {"get": {
+                "summary": "This document", "operationId": "openapi",
+                "responses": {"200": _json({"type": "object"}, "the OpenAPI description")}}},
+        },
+        # Only when the gateway has SENTIVIS_AUTH_TOKEN; without it the API is open (on loopback).
+        "security": [{"bearerToken": []}, {}],
+        "components": {"securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer"}}, "schemas": {
+            "Inference": INFERENCE,
+            "Error": {"type": "object", "required": ["error"],
+                      "properties": {"error": {"type": "string"}, "code": {"type": "string"}}},
+        }},
+    }

@@ -1,0 +1,54 @@
+"""Real test media: a short video of FER-2013 faces (one moving, one still), and broken files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tests.images import compose, fer_faces
+
+VIDEO_SIZE = (320, 240)
+VIDEO_FPS = 10.0
+MOVING = (4, 80)  # FER PublicTest index, side: walks right along y=100, 8 px a frame
+STILL = (22, 215, 20, 100)  # index, x, y, side
+
+
+def face_places(frame_index: int) -> list[dict[str, int]]:
+    """Where the faces are in frame `frame_index`: the moving one first."""
+    _, side = MOVING
+    _, x, y, still_side = STILL
+    return [{"x": 20 + 8 * frame_index, "y": 100, "width": side, "height": side},
+            {"x": x, "y": y, "width": still_side, "height": still_side}]
+
+
+def video_frames(count: int) -> list[np.ndarray]:
+    faces, _ = fer_faces(64)
+    frames = []
+    for i in range(count):
+        moving, still = face_places(i)
+        frames.append(compose([(faces[MOVING[0]], moving["x"], moving["y"], moving["width"]),
+                               (faces[STILL[0]], still["x"], still["y"], still["width"])], VIDEO_SIZE))
+    return frames
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = VIDEO_FPS) -> Path:
+    """RGB frames -> an mp4v video (or MJPG for .avi) through OpenCV."""
+    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix == ".avi" else "mp4v"))
+    writer = cv2.VideoWriter(str(path), fourcc, fps, VIDEO_SIZE)
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for rgb in frames:
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def count_frames(path: Path) -> int:
+    """Frames OpenCV really decodes from a video (not the header's claim)."""
+    capture = cv2.VideoCapture(str(path))
+    assert capture.isOpened(), f"{path} does not open"
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
