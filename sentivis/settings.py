@@ -34,6 +34,10 @@ class Settings:
     # frame_error; beyond it the transport itself closes the connection (memory safety).
     max_message_bytes: int = 16_000_000
     max_frame_pixels: int = 1920 * 1200
+    max_frames_per_second: float = 30.0  # per connection (token bucket, 1 s burst); more are dropped; 0: no limit
+    max_connections_per_address: int = 20  # Socket.IO connections per client IP; more are refused; 0: no limit
+    auth_token: str = ""  # shared secret for Socket.IO and the REST API (/healthz stays open); empty: no auth
+    allow_unauthenticated: int = 0  # 1: allow a non-loopback gateway_host without auth_token (else refused)
     frontend_dir: str = str(REPO_ROOT / "frontend" / "dist")
     # face tracking and smoothing, per connection
     smoothing_alpha: float = 0.35  # EMA weight of the newest probabilities (1 = no smoothing)
@@ -41,6 +45,7 @@ class Settings:
     track_max_missed: int = 5  # frames a track survives without a matching face
     # detector
     max_frame_age_ms: int = 1000  # older frames are acknowledged and dropped, not processed late
+    superseded_after_ms: int = 100  # a frame this old with a newer one of its connection waiting is dropped
     detector_min_score: float = 0.5
     detector_model: int = 0  # MediaPipe model_selection: 0 short range (2 m), 1 full range (5 m)
     face_margin: float = 0.1  # margin around the detector box, as a fraction of its size, for the crop

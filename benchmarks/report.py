@@ -1,0 +1,167 @@
+"""The benchmark's outputs: the terminal table, the targets, JSON, docs/BENCHMARKS.md and its plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+MAX_IN_FLIGHT = 2  # the gateway's default cap per connection: the bound on each stream's backlog
+
+
+def find(report: dict, stack: str, label: str) -> list[dict]:
+    return [s for s in report["scenarios"] if s["stack"] == stack and s["label"] == label]
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue: its figure, the bound, met or not."""
+    out = []
+
+    def add(name: str, value, bound: str, met: bool | None) -> None:
+        out.append({"target": name, "value": value, "bound": bound, "met": met})
+
+    for s in find(report, "sentivis-d1-c1", "stream-30fps")[:1]:
+        st = s["stages_ms"]["server_ms"]
+        add("30 fps stream: server_ms median", st["p50"], "<= 10 ms", st["p50"] is not None and st["p50"] <= 10)
+        add("30 fps stream: server_ms p99", st["p99"], "<= 30 ms", st["p99"] is not None and st["p99"] <= 30)
+        add("30 fps stream: frames dropped", s["dropped"], "0", s["dropped"] == 0)
+    sat, ideal = report.get("saturation_fps"), report.get("ideal_fps")
+    if sat is not None and ideal:
+        eff = round(sat / ideal, 3)
+        report["efficiency"] = eff
+        add("saturation efficiency (fps / (cores / floor s))", eff, ">= 0.5", eff >= 0.5)
+    mono = report.get("saturation_fps_monolith")
+    if sat is not None and mono:
+        ratio = round(sat / mono, 3)
+        report["vs_monolith"] = ratio
+        add("saturation throughput / monolith's", ratio, ">= 0.8", ratio >= 0.8)
+    for s in find(report, "sentivis-d1-c1", "overload-2x")[:1]:
+        p95 = s["rtt_ms"]["p95"]
+        add("overload 2x: round trip p95 (ms)", p95, "<= 250 ms", p95 is not None and p95 <= 250)
+        streams = s.get("streams") or {}
+        bound = s["clients"] * MAX_IN_FLIGHT
+        backlog = max(streams.get("frames_backlog_max", 0), streams.get("faces_backlog_max", 0))
+        add("overload 2x: stream backlog max (frames)", backlog, f"<= clients x in-flight cap = {bound}",
+            backlog <= bound)
+        add("overload 2x: drops counted and reported", f"{s['dropped']} dropped, {s['dropped_frames_reported']} "
+            f"reported in dropped_frames, {s['unanswered']} unanswered", "drops > 0, all answered",
+            s["dropped"] > 0 and s["unanswered"] == 0)
+    return out
+
+
+def rows(report: dict[str, Any]) -> list[list[str]]:
+    head = ["stack", "scenario", "clients", "offered", "fps", "rtt p50", "p95", "p99", "server p50", "p99",
+            "dec", "det", "cls", "queue", "dropped", "backlog", "CPU ms/frame"]
+    table = [head]
+    fmt = lambda v: "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))  # noqa: E731
+    for s in report["scenarios"]:
+        st = s["stages_ms"]
+        streams = s.get("streams") or {}
+        backlog = max(streams.get("frames_backlog_max", 0), streams.get("faces_backlog_max", 0)) if streams else None
+        cpu = sum(v for k, v in s["cpu"]["cpu_ms_per_frame"].items() if k != "load-generator")
+        table.append([s["stack"], s["label"], str(s["clients"]), fmt(s["offered_fps"]), fmt(s["throughput_fps"]),
+                      fmt(s["rtt_ms"]["p50"]), fmt(s["rtt_ms"]["p95"]), fmt(s["rtt_ms"]["p99"]),
+                      fmt(st["server_ms"]["p50"]), fmt(st["server_ms"]["p99"]), fmt(st["decode_ms"]["p50"]),
+                      fmt(st["detect_ms"]["p50"]), fmt(st["classify_ms"]["p50"]), fmt(st["queue_ms"]["p50"]),
+                      f"{s['dropped']}/{s['sent']}", fmt(backlog), fmt(round(cpu, 1))])
+    return table
+
+
+def text_table(table: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table)
+
+
+def md_table(table: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    lines += ["| " + " | ".join(r) + " |" for r in table[1:]]
+    return "\n".join(lines)
+
+
+def summary_text(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [f"machine: {m['cores']} cores, {m['cpu_model']}, load average at start {m['load_avg_start'][0]:.2f}, "
+             f"at end {m.get('load_avg_end', [0])[0]:.2f}", f"model: {report['model']}"]
+    if "floor" in report:
+        f = report["floor"]
+        lines.append(f"compute floor: {f['floor_ms_per_frame']} ms per frame (CPU {f['cpu_ms_per_frame']} ms) "
+                     f"-> ideal {report['ideal_fps']} fps on {m['cores']} cores; per frame {f['per_frame_ms']}, "
+                     f"faces found {f['faces_detected']}")
+    for c in report.get("classifier") or []:
+        lines.append(f"classifier, {c['threads']} thread(s): batch 1 {c['batch1_faces_per_s']} faces/s "
+                     f"({c['batch1_ms_per_face']} ms/face), batch 32 {c['batch32_faces_per_s']} faces/s")
+    for key, name in (("saturation_fps", "sentivis 1 detector + 1 classifier"),
+                      ("saturation_fps_2x2", "sentivis 2 detectors + 2 classifiers"),
+                      ("saturation_fps_monolith", "monolith")):
+        if key in report:
+            lines.append(f"saturation throughput, {name}: {report[key]} fps")
+    return "\n".join(lines)
+
+
+def targets_text(items: list[dict[str, Any]]) -> str:
+    return "\n".join(f"[{'MET' if t['met'] else 'MISSED'}] {t['target']}: {t['value']} (target {t['bound']})"
+                     for t in items)
+
+
+def write_json(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1))
+
+
+def plots(report: dict[str, Any], out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for s in report["scenarios"]:
+        if s["label"] == "sweep" or not s.get("rtt_samples_ms"):
+            continue
+        v = np.sort(np.asarray(s["rtt_samples_ms"]))
+        ax.plot(v, np.arange(1, len(v) + 1) / len(v), label=f"{s['stack']} {s['label']} ({s['offered_fps']:g} fps)")
+    ax.set_xscale("log")
+    ax.set_xlabel("client round trip (ms, log scale)")
+    ax.set_ylabel("fraction of frames")
+    ax.set_title("Round-trip latency CDF")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = out_dir / "bench-latency-cdf.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    made.append(path)
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for stack in dict.fromkeys(s["stack"] for s in report["scenarios"]):
+        steps = sorted((s for s in report["scenarios"] if s["stack"] == stack and s["label"] in ("sweep", "overload-2x")),
+                       key=lambda s: s["offered_fps"])
+        if not steps:
+            continue
+        x = [s["offered_fps"] for s in steps]
+        ax1.plot(x, [s["throughput_fps"] for s in steps], "o-", label=stack)
+        ax2.plot(x, [s["rtt_ms"]["p95"] or np.nan for s in steps], "o-", label=stack)
+    top = max([s["offered_fps"] for s in report["scenarios"]] + [1])
+    ax1.plot([0, top], [0, top], ":", color="grey", label="throughput = offered")
+    if report.get("ideal_fps"):
+        ax1.axhline(report["ideal_fps"], ls="--", color="k", lw=0.8, label="compute floor (cores / floor s)")
+    ax1.set_xlabel("offered load (frames/s)")
+    ax1.set_ylabel("achieved throughput (inferences/s)")
+    ax1.set_title("Throughput against offered load")
+    ax1.legend(fontsize=7)
+    ax1.grid(alpha=0.3)
+    ax2.axhline(250, ls="--", color="r", lw=0.8, label="overload target 250 ms")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("offered load (frames/s)")
+    ax2.set_ylabel("round trip p95 (ms, log scale)")
+    ax2.set_title("p95 latency against offered load")
+    ax2.legend(fontsize=7)
+    ax2.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    path = out_dir / "bench-throughput.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    made.append(path)
+    return made

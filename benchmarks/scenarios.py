@@ -1,0 +1,171 @@
+"""The benchmark plan: which stacks are started and what load each one gets, in one run."""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.frames import BenchFrame
+from benchmarks.load import run_load
+from benchmarks.measure import CpuMeter, StreamSampler, settle, summarise
+from benchmarks.stack import Stack, start_monolith, start_sentivis
+
+ALL = ("floor", "classifier", "stream", "sweep", "overload", "replicas", "monolith")
+SWEEP_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.25)  # of the floor's ideal rate, cores / floor seconds
+QUICK_SWEEP_FRACTIONS = (0.4, 0.8, 1.2)
+MAX_CLIENT_FPS = 15  # the sweep adds clients rather than pushing one connection past a webcam's rate
+
+
+@dataclass
+class Plan:
+    scenarios: tuple[str, ...]
+    stream_s: float = 15.0
+    step_s: float = 10.0
+    overload_s: float = 15.0
+    floor_s: float = 6.0
+    classifier_repeats: int = 300
+    stream_fps: tuple[float, ...] = (15.0, 30.0)
+    sweep_fractions: tuple[float, ...] = SWEEP_FRACTIONS
+
+    @classmethod
+    def full(cls, scenarios=ALL) -> "Plan":
+        return cls(tuple(scenarios))
+
+    @classmethod
+    def quick(cls, scenarios=ALL) -> "Plan":
+        return cls(tuple(scenarios), stream_s=6.0, step_s=5.0, overload_s=6.0, floor_s=3.0, classifier_repeats=100,
+                   sweep_fractions=QUICK_SWEEP_FRACTIONS)
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu_model": model, "python": sys.version.split()[0],
+            "platform": platform.platform(), "load_avg_start": list(os.getloadavg())}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load_step(stack: Stack, frames: list[BenchFrame], clients: int, fps: float, seconds: float,
+              label: str) -> dict[str, Any]:
+    waited = settle(stack.pids())
+    load_before = os.getloadavg()[0]
+    with StreamSampler(stack.redis_url) as sampler, CpuMeter(stack.pids()) as cpu:
+        result = run_load(stack.url, frames, clients, fps, seconds)
+    stack.check_alive()
+    out = {"label": label, "stack": stack.name, **summarise(result), "streams": sampler.summary(),
+           "cpu": cpu.summary(sum(1 for r in result.records if r.event == "inference")),
+           "load_avg_1m": round(load_before, 2), "settled_s": waited}
+    log(f"{stack.name:<18} {label:<14} offered {out['offered_fps']:6.1f} fps -> {out['throughput_fps']:6.1f} fps, "
+        f"rtt p50 {out['rtt_ms']['p50']} p95 {out['rtt_ms']['p95']} ms, dropped {out['dropped']}/{out['sent']}")
+    return out
+
+
+def sweep_levels(ideal_fps: float, fractions: tuple[float, ...]) -> list[tuple[int, float]]:
+    """(clients, fps per client) for each offered load."""
+    levels = []
+    for f in fractions:
+        offered = max(5.0, ideal_fps * f)
+        clients = max(1, math.ceil(offered / MAX_CLIENT_FPS))
+        levels.append((clients, round(offered / clients, 2)))
+    return levels
+
+
+def overload_level(saturation_fps: float) -> tuple[int, float]:
+    offered = 2 * saturation_fps
+    clients = max(1, math.ceil(offered / MAX_CLIENT_FPS))
+    return clients, round(offered / clients, 2)
+
+
+def saturation(steps: list[dict[str, Any]]) -> float:
+    return max((s["throughput_fps"] for s in steps), default=0.0)
+
+
+def run_plan(plan: Plan, frames: list[BenchFrame], model_path: str | None, log_dir: Path) -> dict[str, Any]:
+    report: dict[str, Any] = {"machine": machine(), "model": model_path, "plan": plan.__dict__,
+                              "frames": [{"name": f.name, "bytes": len(f.jpeg), "faces": f.faces} for f in frames],
+                              "scenarios": [], "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    run_started = time.perf_counter()
+    want = set(plan.scenarios)
+    # Every connection comes from 127.0.0.1: lift the per-address connection cap for the sweep.
+    env = {"SENTIVIS_MAX_CONNECTIONS_PER_ADDRESS": "0",
+           "SENTIVIS_EMOTION_WEIGHTS": model_path or str(log_dir / "no-model.onnx")}  # none: "not loaded"
+
+    if "floor" in want:
+        from benchmarks.floor import measure_floor
+
+        log("compute floor (one process, one thread)")
+        report["floor"] = measure_floor(frames, model_path, plan.floor_s)
+        log(f"floor {report['floor']['floor_ms_per_frame']} ms per frame; faces {report['floor']['faces_detected']}")
+    if "classifier" in want and model_path:
+        from classifier.bench import measure
+
+        log("classifier bench (ONNX Runtime)")
+        report["classifier"] = [measure(model_path, t, plan.classifier_repeats) for t in sorted({1, os.cpu_count() or 1})]
+    cores = os.cpu_count() or 1
+    floor_ms = (report.get("floor") or {}).get("floor_ms_per_frame") or 25.0
+    ideal = cores * 1000 / floor_ms
+    report["ideal_fps"] = round(ideal, 1)
+    levels = sweep_levels(ideal, plan.sweep_fractions)
+    overload_at = None
+
+    if want & {"stream", "sweep", "overload"}:
+        stack = start_sentivis(log_dir / "stack-1x1", env=env)
+        log(f"started {stack.name} at {stack.url}")
+        try:
+            if "stream" in want:
+                for fps in plan.stream_fps:
+                    report["scenarios"].append(load_step(stack, frames, 1, fps, plan.stream_s, f"stream-{fps:g}fps"))
+            steps = []
+            if "sweep" in want or "overload" in want:
+                for clients, fps in levels:
+                    step = load_step(stack, frames, clients, fps, plan.step_s, "sweep")
+                    steps.append(step)
+                    report["scenarios"].append(step)
+                report["saturation_fps"] = saturation(steps)
+            if "overload" in want and steps:
+                overload_at = overload_level(report["saturation_fps"])
+                report["scenarios"].append(load_step(stack, frames, *overload_at, plan.overload_s, "overload-2x"))
+        finally:
+            stack.stop()
+    if "replicas" in want:
+        stack = start_sentivis(log_dir / "stack-2x2", detectors=2, classifiers=2, env=env)
+        log(f"started {stack.name} at {stack.url}")
+        try:
+            steps = [load_step(stack, frames, clients, fps, plan.step_s, "sweep") for clients, fps in levels]
+            report["scenarios"].extend(steps)
+            report["saturation_fps_2x2"] = saturation(steps)
+        finally:
+            stack.stop()
+    if "monolith" in want:
+        stack = start_monolith(log_dir / "monolith", env=env)
+        log(f"started {stack.name} at {stack.url}")
+        try:
+            if "stream" in want:
+                report["scenarios"].append(load_step(stack, frames, 1, 30.0, plan.stream_s, "stream-30fps"))
+            steps = []
+            for clients, fps in levels:
+                step = load_step(stack, frames, clients, fps, plan.step_s, "sweep")
+                steps.append(step)
+                report["scenarios"].append(step)
+            report["saturation_fps_monolith"] = saturation(steps)
+            if overload_at:
+                report["scenarios"].append(load_step(stack, frames, *overload_at, plan.overload_s, "overload-2x"))
+        finally:
+            stack.stop()
+    report["machine"]["load_avg_end"] = list(os.getloadavg())
+    report["wall_s"] = round(time.perf_counter() - run_started, 1)
+    return report

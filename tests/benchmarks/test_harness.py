@@ -1,0 +1,43 @@
+"""The benchmark harness, run for a few seconds at a low rate: it starts its own stack, drives
+it with real frames and writes a well-formed JSON report. Figures are printed, never asserted."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks", "--scenarios", "stream", "--stream-fps", "4", "--seconds", "3",
+         "--json", str(out), "--log-dir", str(tmp_path / "logs")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=200)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the harness stops the stack it started
+        stdout, stderr = proc.communicate(timeout=60)
+        raise AssertionError("the harness did not finish in 200 s:\n" + stdout[-2000:] + stderr[-2000:])
+    assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    report = json.loads(out.read_text())
+
+    assert report["machine"]["cores"] >= 1 and report["machine"]["load_avg_start"]
+    [step] = report["scenarios"]
+    assert step["stack"] == "sentivis-d1-c1" and step["label"] == "stream-4fps"
+    assert step["clients"] == 1 and step["offered_fps"] == 4
+    # 3 s at 4 fps, less the warm-up second: every frame sent is accounted for.
+    assert 6 <= step["sent"] <= 10
+    assert step["answered"] + step["dropped"] == step["sent"]
+    assert step["answered"] >= 1 and len(step["rtt_samples_ms"]) == step["answered"]
+    assert step["late_events"] == 0
+    assert step["rtt_ms"]["p50"] > 0 and step["stages_ms"]["server_ms"]["n"] == step["answered"]
+    assert {"detect_ms", "decode_ms", "queue_ms"} <= set(step["stages_ms"])
+    assert step["streams"]["samples"] > 0 and step["streams"]["frames_backlog_max"] >= 0
+    assert set(step["cpu"]["cpu_ms_per_frame"]) >= {"gateway", "detector-1", "classifier-1", "redis"}
+    assert report["targets"] == []  # targets are judged only on the scenarios that ran
+    # The table went to the terminal too.
+    assert "stream-4fps" in stdout
