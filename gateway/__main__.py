@@ -10,6 +10,7 @@ import logging
 from gunicorn.app.base import BaseApplication
 
 from gateway.app import create_app
+from gateway.auth import check_exposure
 from sentivis.logs import setup_logging
 from sentivis.settings import get_settings
 
@@ -44,6 +45,7 @@ class GatewayServer(BaseApplication):
 def main() -> None:
     settings = get_settings()
     setup_logging("gateway", settings.log_level)
+    check_exposure(settings)  # before binding: no open gateway on a public address by accident
     GatewayServer(settings).run()
 
 

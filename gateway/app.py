@@ -8,13 +8,15 @@ from typing import Any
 import redis
 from flask import Flask, Response, jsonify, request, send_from_directory
 from flask_cors import CORS
-from flask_socketio import SocketIO
+from flask_socketio import ConnectionRefusedError, SocketIO
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import metrics
 from gateway.api import api
+from gateway.auth import connect_token, protect_rest, token_matches
 from gateway.connections import Connections
 from gateway.frames import FrameRejected, validate_frame
+from gateway.limits import AddressLimiter, client_address
 from gateway.pipeline import Pipeline, frame_error
 from sentivis import redis_io
 from sentivis.settings import Settings
@@ -41,6 +43,7 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, Pipeline]:
                         max_http_buffer_size=settings.max_message_bytes, ping_interval=10,
                         ping_timeout=10)
     connections = Connections(settings)
+    per_address = AddressLimiter(settings.max_connections_per_address)
 
     def emit(event: str, payload: dict[str, Any], sid: str) -> None:
         socketio.emit(event, payload, to=sid)
@@ -50,14 +53,25 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, Pipeline]:
 
     @socketio.on("connect")
     def on_connect(auth=None):
-        connections.open(request.sid)
+        # Refusals happen here, before the connection holds anything; the client gets the reason.
+        if settings.auth_token and not token_matches(settings.auth_token, connect_token(auth, request.environ)):
+            metrics.connections_refused.labels("unauthorized").inc()
+            raise ConnectionRefusedError("unauthorized: connect with auth={'token': SENTIVIS_AUTH_TOKEN}")
+        address = client_address(request.environ)
+        if not per_address.acquire(address):
+            metrics.connections_refused.labels("too_many_connections").inc()
+            raise ConnectionRefusedError(f"too many connections from {address}: the limit is "
+                                         f"{settings.max_connections_per_address} per address")
+        connections.open(request.sid, address)
         metrics.connections.inc()
 
     @socketio.on("disconnect")
     def on_disconnect(*_):
         conn = connections.get(request.sid)
-        if conn is not None:
-            pipeline.forget(conn)
+        if conn is None:
+            return  # refused at connect
+        pipeline.forget(conn)
+        per_address.release(conn.address)
         connections.close(request.sid)
         metrics.connections.dec()
 
@@ -66,6 +80,12 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, Pipeline]:
         metrics.frames_received.inc()
         conn = connections.get(request.sid)
         if conn is None:
+            return
+        if not conn.bucket.take():  # before any look at the payload: a flood costs as little as possible
+            with conn.lock:
+                conn.dropped_frames += 1
+            metrics.frames_rejected.labels("rate_limited").inc()
+            socketio.emit("frame_error", frame_error(claimed_frame_id(payload), "rate_limited"), to=request.sid)
             return
         try:
             frame = validate_frame(payload, settings)
@@ -91,9 +111,16 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, Pipeline]:
     def prometheus_metrics():
         return Response(generate_latest(metrics.REGISTRY), mimetype=CONTENT_TYPE_LATEST)
 
+    protect_rest(app, settings)
     app.register_blueprint(api)
     register_frontend(app, Path(settings.frontend_dir))
     return app, socketio, pipeline
+
+
+def claimed_frame_id(payload: Any) -> int | None:
+    """The frame_id to echo in an error, if the payload carries a plausible one (nothing decoded)."""
+    frame_id = payload.get("frame_id") if isinstance(payload, dict) else None
+    return frame_id if isinstance(frame_id, int) and not isinstance(frame_id, bool) else None
 
 
 def readiness(client: redis.Redis) -> dict[str, Any]:

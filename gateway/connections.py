@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from gateway.limits import TokenBucket
 from gateway.tracking import FaceTracker
 from sentivis.settings import Settings
 
@@ -12,6 +13,8 @@ from sentivis.settings import Settings
 class Connection:
     sid: str
     tracker: FaceTracker
+    bucket: TokenBucket  # frames per second, checked before anything else
+    address: str = "unknown"  # the client's address, counted against the per-address limit
     in_flight: dict[int, float] = field(default_factory=dict)  # frame_id -> received_at
     dropped_frames: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -25,9 +28,10 @@ class Connections:
         self._by_sid: dict[str, Connection] = {}
         self._lock = threading.Lock()
 
-    def open(self, sid: str) -> Connection:
+    def open(self, sid: str, address: str = "unknown") -> Connection:
         s = self._settings
-        conn = Connection(sid, FaceTracker(alpha=s.smoothing_alpha, min_iou=s.track_iou, max_missed=s.track_max_missed))
+        conn = Connection(sid, FaceTracker(alpha=s.smoothing_alpha, min_iou=s.track_iou, max_missed=s.track_max_missed),
+                          TokenBucket(s.max_frames_per_second), address)
         with self._lock:
             self._by_sid[sid] = conn
         return conn

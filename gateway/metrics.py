@@ -16,4 +16,6 @@ server_latency = Histogram("sentivis_server_latency_seconds", "Gateway receive t
 stage_latency = Histogram("sentivis_stage_latency_seconds", "Time per pipeline stage", ["stage"],
                           buckets=LATENCY_BUCKETS, registry=REGISTRY)
 connections = Gauge("sentivis_connections", "Open Socket.IO connections", registry=REGISTRY)
+connections_refused = Counter("sentivis_connections_refused_total", "Socket.IO connections refused at connect",
+                              ["reason"], registry=REGISTRY)
 frames_in_flight = Gauge("sentivis_frames_in_flight", "Frames between receive and emit", registry=REGISTRY)

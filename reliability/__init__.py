@@ -1,0 +1,1 @@
+"""Reliability tooling: `python -m reliability chaos|soak|audit` (see reliability/__main__.py)."""

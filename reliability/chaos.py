@@ -1,0 +1,78 @@
+"""`python -m reliability chaos`: kill -9 services in turn while clients stream, and time recovery.
+
+The stack runs under `python -m sentivis.runner` (2 detectors, 2 classifiers, its own Redis), which
+restarts what dies. Each round kills one service (a worker, Redis or the gateway), then measures
+how long until every client gets an inference for a frame sent after the kill. At the end every
+frame must have had an answer: an inference, a frame_error, or a connection that dropped.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from reliability.images import face_frame
+from reliability.load import LoadClient
+from reliability.stack import RunnerStack
+
+FAULTS = ["detector-1", "classifier-1", "redis", "detector-2", "gateway", "classifier-2"]
+WORKER_TARGET_S = 2.0  # a worker's death must be invisible to clients for longer than this
+OTHER_TARGET_S = 30.0  # Redis or the gateway: reconnect with backoff, then results again
+
+
+def run(minutes: float, interval_s: float, clients: int, rate: float, log_path: Path) -> int:
+    stack = RunnerStack(log_path, detectors=2, classifiers=2, env={"SENTIVIS_REDIS_URL": ""})
+    streams: list[LoadClient] = []
+    rounds = []
+    try:
+        stack.wait_ready(timeout=180)
+        streams = [LoadClient(stack.url, face_frame(), rate, reconnection=True, first_frame_id=i * 10**7).connect()
+                   for i in range(clients)]
+        for c in streams:
+            c.start()
+        deadline = time.monotonic() + minutes * 60
+        index = 0
+        while time.monotonic() < deadline:
+            time.sleep(interval_s)
+            stack.wait_ready(timeout=120)
+            name = FAULTS[index % len(FAULTS)]
+            index += 1
+            starts = len(stack.pids[name])
+            killed_at = time.monotonic()
+            stack.kill(name)
+            waits = [c.wait_inference_after(killed_at, timeout=60) for c in streams]
+            restarted = stack.wait_restarted(name, starts + 1, timeout=60)
+            recovery = None if None in waits else max(waits)
+            rounds.append({"fault": name, "recovery_s": recovery, "restarted": restarted, "at": killed_at})
+            print(f"kill -9 {name:<13} results again for every client after "
+                  f"{'never' if recovery is None else f'{recovery:.2f} s'}; restarted: {restarted}", flush=True)
+        for c in streams:
+            c.stop()
+        answered = all(c.wait_answered(timeout=30) for c in streams)
+    finally:
+        for c in streams:
+            c.close()
+        stack.stop()
+    return report(rounds, streams, answered)
+
+
+def report(rounds: list[dict], streams: list[LoadClient], answered: bool) -> int:
+    codes = sum((c.codes() for c in streams), Counter())
+    unanswered = sum(len(c.unanswered(0)) for c in streams)
+    lost = sum(c.lost_with_connection() for c in streams)
+    print("\n| fault (kill -9) | results again after | restarted by the runner |\n|---|---|---|")
+    failures = []
+    for r in rounds:
+        target = WORKER_TARGET_S if r["fault"].startswith(("detector", "classifier")) else OTHER_TARGET_S
+        recovery = r["recovery_s"]
+        print(f"| {r['fault']} | {'never' if recovery is None else f'{recovery:.2f} s'} | {r['restarted']} |")
+        if recovery is None or recovery > target or not r["restarted"]:
+            failures.append(f"{r['fault']}: recovery {recovery} s (target {target} s), restarted {r['restarted']}")
+    print(f"\nframes sent: {sum(len(c.sent) for c in streams)}; replies: {dict(codes)}; lost with a dropped "
+          f"connection: {lost}; unanswered (hangs): {unanswered}")
+    if unanswered or not answered:
+        failures.append(f"{unanswered} frames never answered")
+    for failure in failures:
+        print("FAIL", failure)
+    print("chaos: PASS" if not failures else "chaos: FAIL")
+    return 1 if failures else 0

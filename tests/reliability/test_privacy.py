@@ -1,0 +1,81 @@
+"""Frames and face crops are never written to disk or to logs, even at DEBUG level."""
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO, free_port
+from tests.images import astronaut_frame, pasted_frame
+from tests.pipeline.conftest import emotion_weights
+from tests.stack import FrameClient, wait_http
+
+LONGEST_LOG_LINE = 2000  # a 48x48 crop is 2,304 bytes and a frame far more: neither fits in a line
+
+
+def files_under(*roots: Path) -> set[str]:
+    return {str(Path(d) / f) for root in roots for d, _, names in os.walk(root) for f in names}
+
+
+def traces_of(image: bytes) -> list[bytes]:
+    """Byte strings that would appear in a log that held the image: raw, repr-escaped, hex, base64."""
+    out = []
+    for start in (300, len(image) // 2, len(image) - 400):
+        chunk = image[start:start + 30]
+        out += [chunk, repr(chunk)[2:-1].encode(), chunk.hex().encode()]
+        for shift in range(3):  # base64 of the whole image, whatever its alignment
+            out.append(base64.b64encode(image[start + shift:start + shift + 30])[4:-4])
+    return out
+
+
+def test_frames_and_crops_reach_no_log_and_no_file_at_debug_level(redis_url, tmp_path):
+    work, tmp, logs = tmp_path / "work", tmp_path / "tmp", tmp_path / "logs"
+    for d in (work, tmp, logs):
+        d.mkdir()
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp),
+           "SENTIVIS_LOG_LEVEL": "DEBUG", "SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_GATEWAY_PORT": str(port),
+           "SENTIVIS_EMOTION_WEIGHTS": emotion_weights(), "SENTIVIS_HEARTBEAT_S": "0.5",
+           "SENTIVIS_MAX_FRAME_AGE_MS": "5000", "SENTIVIS_FRAME_TIMEOUT_MS": "10000"}
+    procs = []
+    for module in ("gateway", "detector", "classifier"):
+        log = open(logs / f"{module}.log", "wb")
+        procs.append(subprocess.Popen([sys.executable, "-m", module], cwd=work, env=env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True))
+    url = f"http://127.0.0.1:{port}"
+    client = None
+    try:
+        wait_http(url + "/healthz")
+        wait_http(url + "/readyz", timeout=60)
+        before = files_under(work, tmp)
+        frames = [astronaut_frame()[0], pasted_frame()[0]]
+        client = FrameClient(url)
+        for fid in range(20):
+            client.send(fid, frames[fid % 2])
+            name, event = client.wait_frame(fid, timeout=30)
+            assert name == "inference" and event["faces"], event
+        client.send(100, frames[0][: len(frames[0]) // 2])  # a bad frame's error path logs too
+        assert client.wait_frame(100, timeout=30)[1]["code"] == "decode_failed"
+        assert files_under(work, tmp) == before, "a service wrote files while streaming"
+    finally:
+        if client is not None:
+            client.close()
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(0.2)
+    texts = {p.name: p.read_bytes() for p in logs.iterdir()}
+    assert all(b"DEBUG" in text for text in texts.values()), "the services did not log at DEBUG"
+    for name, text in texts.items():
+        for image in frames:
+            for trace in traces_of(image):
+                assert trace not in text, f"{name} holds image bytes {trace[:20]!r}"
+        longest = max(map(len, text.splitlines()))
+        assert longest < LONGEST_LOG_LINE, f"{name} has a {longest}-byte log line"
+    assert not files_under(work), "the services left files in their working directory"
