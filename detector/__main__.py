@@ -1,19 +1,14 @@
 """`python -m detector`: one detector replica, until SIGTERM or SIGINT."""
-import signal
-
+from detector.service import DetectorService
+from sentivis.lifecycle import run_until_signalled
 from sentivis.logs import setup_logging
 from sentivis.settings import get_settings
-
-from detector.service import DetectorService
 
 
 def main() -> None:
     settings = get_settings()
     setup_logging("detector", settings.log_level)
-    service = DetectorService(settings)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: service.stop())
-    service.run()
+    run_until_signalled(DetectorService(settings))
 
 
 if __name__ == "__main__":

@@ -80,13 +80,6 @@ def pasted_frame() -> tuple[bytes, list[dict[str, int]]]:
 
 def huge_header_jpeg(width: int = 20000, height: int = 20000) -> bytes:
     """A small valid JPEG whose SOF header claims width x height pixels."""
-    data = bytearray(jpeg(np.full((16, 16, 3), 100, np.uint8)))
-    i = 2
-    while i < len(data):
-        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            data[i + 5:i + 7] = height.to_bytes(2, "big")
-            data[i + 7:i + 9] = width.to_bytes(2, "big")
-            return bytes(data)
-        i += 2 + length
-    raise AssertionError("no SOF marker")
+    from reliability.fuzz import huge_header
+
+    return huge_header(jpeg(np.full((16, 16, 3), 100, np.uint8)), width, height)
