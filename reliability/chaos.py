@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from reliability.images import face_frame
-from reliability.load import LoadClient
+from reliability.load import LoadClient, verdict
 from reliability.stack import RunnerStack
 
 FAULTS = ["detector-1", "classifier-1", "redis", "detector-2", "gateway", "classifier-2"]
@@ -70,9 +70,4 @@ def report(rounds: list[dict], streams: list[LoadClient], answered: bool) -> int
             failures.append(f"{r['fault']}: recovery {recovery} s (target {target} s), restarted {r['restarted']}")
     print(f"\nframes sent: {sum(len(c.sent) for c in streams)}; replies: {dict(codes)}; lost with a dropped "
           f"connection: {lost}; unanswered (hangs): {unanswered}")
-    if unanswered or not answered:
-        failures.append(f"{unanswered} frames never answered")
-    for failure in failures:
-        print("FAIL", failure)
-    print("chaos: PASS" if not failures else "chaos: FAIL")
-    return 1 if failures else 0
+    return verdict("chaos", failures, unanswered, answered)

@@ -165,3 +165,13 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def verdict(name: str, failures: list[str], unanswered: int, answered: int) -> int:
+    """Print the run's failures and PASS/FAIL; the exit code. A frame never answered always fails."""
+    if unanswered or not answered:
+        failures = failures + [f"{unanswered} frames never answered"]
+    for failure in failures:
+        print("FAIL", failure)
+    print(f"{name}: PASS" if not failures else f"{name}: FAIL")
+    return 1 if failures else 0

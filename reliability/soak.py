@@ -13,7 +13,7 @@ from pathlib import Path
 import redis
 
 from reliability.images import face_frame
-from reliability.load import LoadClient, percentile
+from reliability.load import LoadClient, percentile, verdict
 from reliability.stack import RunnerStack
 from sentivis import streams as names
 from sentivis.settings import get_settings
@@ -120,9 +120,4 @@ def report(samples, loads, answered, warmup_s, started, finished, saturation, ta
     errors = {k: v for k, v in codes.items() if k != "inference"}
     if errors:
         failures.append(f"errors: {errors}")
-    if unanswered or not answered:
-        failures.append(f"{unanswered} frames never answered")
-    for failure in failures:
-        print("FAIL", failure)
-    print("soak: PASS" if not failures else "soak: FAIL")
-    return 1 if failures else 0
+    return verdict("soak", failures, unanswered, answered)
