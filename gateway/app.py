@@ -34,6 +34,7 @@ PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"
 
 def create_app(settings: Settings) -> tuple[Flask, SocketIO, Pipeline]:
     app = Flask(__name__, static_folder=None)
+    app.json.sort_keys = False  # probabilities keep the FER label order, as in Socket.IO events
     origins = list(settings.cors_origins)
     if origins:
         CORS(app, resources={r"/api/*": {"origins": origins}})

@@ -72,7 +72,7 @@ def assert_inference(body: dict, places: list[dict], width: int = 320, height: i
         assert max(iou(f["box"], place) for f in body["faces"]) > 0.45, (place, body["faces"])
     for face in body["faces"]:
         emotion = face["emotion"]
-        assert set(emotion["probabilities"]) == set(EMOTIONS)
+        assert list(emotion["probabilities"]) == list(EMOTIONS), "FER label order, as in Socket.IO events"
         assert sum(emotion["probabilities"].values()) == pytest.approx(1, abs=1e-2)
         # one-shot: no history, so the "smoothed" emotion is the model's own output
         assert emotion["label"] == emotion["raw"]["label"]
