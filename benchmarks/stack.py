@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sentivis.runner import free_port  # noqa: F401  (re-exported for callers)
+
 REPO = Path(__file__).resolve().parent.parent
 # Where the services' code is run from: another checkout measures a before/after (--services-root).
 SERVICES_ROOT = REPO
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

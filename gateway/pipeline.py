@@ -209,12 +209,12 @@ class Pipeline:
         next_keepalive = 0.0
         while not self._stop.wait(0.1):
             now = time.time()
-            if now >= next_keepalive:
+            if now >= next_keepalive:  # every second: soon back after a Redis restart lost the stream
+                next_keepalive = now + 1.0
                 try:
                     self._keep_result_stream()
-                    next_keepalive = now + 1.0  # soon back after a Redis restart lost the stream
                 except redis.RedisError:
-                    next_keepalive = now + 1
+                    pass  # the reader logs the outage and backs off
             for conn in self.connections.all():
                 with conn.lock:
                     late = [fid for fid, t in conn.in_flight.items() if now - t > timeout_s]

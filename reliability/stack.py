@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,14 +18,10 @@ from pathlib import Path
 
 import psutil
 
+from sentivis.runner import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 STARTED = re.compile(r"^\[(?P<name>[\w-]+)\s*\] started \(pid (?P<pid>\d+)\)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RunnerStack:

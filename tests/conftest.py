@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -10,14 +9,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from sentivis.runner import free_port  # noqa: F401  (re-exported for callers)
+
 REPO = Path(__file__).resolve().parent.parent
 FER_CSV = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:

@@ -9,6 +9,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
+from gateway.tracking import iou  # noqa: F401  (re-exported for the tests)
+
 from tests.conftest import FER_CSV
 
 
@@ -54,13 +56,6 @@ def jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
 ASTRONAUT_FACE = {"x": 178, "y": 88, "width": 94, "height": 87}
 # Three FER-2013 PublicTest faces pasted in one 320x240 frame: (index, x, y, side).
 PASTED = [(4, 20, 40, 80), (14, 120, 130, 90), (22, 215, 20, 100)]
-
-
-def iou(a: dict, b: dict) -> float:
-    ix = max(0, min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"]))
-    iy = max(0, min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"]))
-    inter = ix * iy
-    return inter / (a["width"] * a["height"] + b["width"] * b["height"] - inter)
 
 
 def astronaut_frame() -> tuple[bytes, dict[str, int]]:

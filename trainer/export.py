@@ -9,7 +9,6 @@ Order of work, so that nothing half-done is ever published:
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 from datetime import datetime, timezone
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 from sentivis.labels import EMOTIONS
+from sentivis.registry import file_sha256
 from sentivis.settings import Settings
 from trainer import onnx_io
 from trainer.calibrate import fit_temperature, negative_log_likelihood
@@ -39,14 +39,6 @@ def sibling_paths(onnx_path: Path) -> dict[str, Path]:
     stem = onnx_path.with_suffix("")
     return {"card": Path(f"{stem}.card.json"), "confusion": Path(f"{stem}.confusion.png"),
             "curves": Path(f"{stem}.curves.png")}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -125,7 +117,7 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
             "card_format": CARD_FORMAT,
             "name": output.stem,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "file": {"name": output.name, "sha256": sha256_of(staged["onnx"]),
+            "file": {"name": output.name, "sha256": file_sha256(staged["onnx"]),
                      "bytes": staged["onnx"].stat().st_size, "opset": onnx_io.OPSET,
                      "input": {"name": onnx_io.INPUT_NAME, "dtype": "float32", "shape": ["N", 1, 48, 48]},
                      "output": {"name": onnx_io.OUTPUT_NAME, "dtype": "float32", "shape": ["N", len(EMOTIONS)],
