@@ -8,6 +8,7 @@ from pathlib import Path
 
 from trainer.data import DataError
 from trainer.onnx_io import ModelFileError, ParityError
+from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -31,17 +32,42 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from trainer.export import export_model, sibling_paths
+    from trainer.export import export_model, float_path_for, sibling_paths
 
-    card = export_model(args.checkpoint, args.output, data=args.data, parity_tolerance=args.parity_tolerance,
+    output = Path(args.output)
+    float_output = float_path_for(output) if args.int8 else output
+    card = export_model(args.checkpoint, float_output, data=args.data, parity_tolerance=args.parity_tolerance,
                         benchmark_runs=args.benchmark_runs, threads=args.threads,
                         mirror_average=args.mirror_average)
     test = card["metrics"]["test"]
-    print(f"exported {args.output} (temperature {card['calibration']['temperature']:.3f}, parity max diff "
+    print(f"exported {float_output} (temperature {card['calibration']['temperature']:.3f}, parity max diff "
           f"{card['parity']['max_abs_diff']:.2g}); {test['split']} accuracy {test['accuracy']:.4f}, "
           f"macro-F1 {test['macro_f1']:.4f}, ECE {test['ece_before_calibration']:.4f} -> "
           f"{test['ece_after_calibration']:.4f}; {card['speed']['ms_per_face']:.2f} ms/face; "
-          f"card {sibling_paths(Path(args.output))['card']}")
+          f"card {sibling_paths(float_output)['card']}")
+    if args.int8:
+        _print_quantized(_quantize_file(float_output, output, args), output)
+    return 0
+
+
+def _quantize_file(source: Path, output: Path, args: argparse.Namespace) -> dict:
+    from trainer.quantize import quantize_model
+
+    return quantize_model(source, output, data=args.data, max_drop=args.max_drop, benchmark_runs=args.benchmark_runs)
+
+
+def _print_quantized(card: dict, output: Path) -> None:
+    from trainer.export import sibling_paths
+
+    q, test = card["quantization"], card["metrics"]["test"]
+    print(f"quantized {output} to int8: validation accuracy {q['validation_accuracy_float']:.4f} -> "
+          f"{q['validation_accuracy_int8']:.4f} (top-1 agreement {q['top1_agreement']:.4f}); {test['split']} "
+          f"accuracy {test['accuracy']:.4f}; {q['from']['ms_per_face'] or float('nan'):.2f} -> "
+          f"{card['speed']['ms_per_face']:.2f} ms/face; card {sibling_paths(output)['card']}")
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    _print_quantized(_quantize_file(Path(args.model), Path(args.output), args), Path(args.output))
     return 0
 
 
@@ -99,7 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="CPU threads for evaluation (0: all); timing uses 1")
     p.add_argument("--mirror-average", action="store_true",
                    help="average each crop with its mirror image inside the graph (2 passes per face)")
+    p.add_argument("--int8", action="store_true",
+                   help="also quantize to int8: the float model goes to STEM.float.onnx, the int8 one to OUTPUT")
+    p.add_argument("--max-drop", type=float, default=MAX_VALIDATION_DROP,
+                   help="with --int8: most validation accuracy int8 may lose, as a fraction (default %(default)s)")
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("quantize", help="int8-quantize an exported model, checked on the validation split")
+    p.add_argument("model", help="an .onnx file written by `export` (its card beside it)")
+    p.add_argument("--output", required=True, help="the int8 .onnx file; card and figures go beside it")
+    p.add_argument("--data", help="the data set (default: the one in the model's card)")
+    p.add_argument("--max-drop", type=float, default=MAX_VALIDATION_DROP,
+                   help="most validation accuracy int8 may lose, as a fraction (default %(default)s)")
+    p.add_argument("--benchmark-runs", type=int, default=200, help="batch-1 runs timed for the card's ms/face")
+    p.set_defaults(func=_quantize)
 
     p = sub.add_parser("worker", help="the Celery worker that runs training jobs (one at a time)")
     p.add_argument("--loglevel", default=None, help="default: SENTIVIS_LOG_LEVEL")
@@ -115,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ModelFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ParityError as exc:
+    except (ParityError, QuantizationError) as exc:
         print(f"error: export failed, no model written: {exc}", file=sys.stderr)
         return 1
 

@@ -41,6 +41,11 @@ def sibling_paths(onnx_path: Path) -> dict[str, Path]:
             "curves": Path(f"{stem}.curves.png")}
 
 
+def float_path_for(onnx_path: Path) -> Path:
+    """Where `export --int8` keeps the float model: emotion-net.onnx -> emotion-net.float.onnx."""
+    return onnx_path.with_name(f"{onnx_path.stem}.float.onnx")
+
+
 def _softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return torch.softmax(torch.from_numpy(logits) / temperature, dim=1).numpy()
 
@@ -168,7 +173,7 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
             "model": {"architecture": "EmotionNet, VGG-style CNN (trainer/model.py)",
                       "widths": list(config["widths"]), "parameters": count_parameters(net),
                       "multiply_adds": count_multiply_adds(net)},
-            "speed": _speed(staged["onnx"], benchmark_runs),
+            "speed": model_speed(staged["onnx"], benchmark_runs),
             "training": {"checkpoint": str(checkpoint_path), "config": config,
                          "summary": _history_summary(checkpoint["metrics"]["history"],
                                                      checkpoint["metrics"]["best_epoch"]),
@@ -190,7 +195,7 @@ def _logits(net: torch.nn.Module, images: np.ndarray, mirror_average: bool) -> n
     return logits
 
 
-def _speed(onnx_path: Path, runs: int) -> dict:
+def model_speed(onnx_path: Path, runs: int) -> dict:
     import onnxruntime
 
     return {"ms_per_face": onnx_io.ms_per_face(onnx_path, runs=runs), "statistic": "median", "batch": 1,

@@ -5,6 +5,7 @@ to the shared job store (sentivis/jobs.py); a job that fails at any step activat
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any, Callable
 from sentivis import jobs, registry
 from sentivis.settings import Settings
 from trainer.data import load_dataset
-from trainer.export import export_model, sibling_paths
+from trainer.export import export_model, float_path_for, sibling_paths
+from trainer.quantize import QuantizationError, quantize_model
 from trainer.train import EpochResult, TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,22 @@ def train_config(settings: Settings, job_id: str, params: dict[str, Any], datase
                        learning_rate=params["learning_rate"], weight_decay=params["weight_decay"],
                        label_smoothing=params["label_smoothing"], dropout=params["dropout"], seed=params["seed"],
                        threads=params["threads"], **extra)
+
+
+def export_served_model(checkpoint: str, onnx_path: Path, data) -> Path:
+    """Export the float model, then the int8 one that the classifiers serve; returns the served file.
+
+    When int8 loses too much validation accuracy (trainer/quantize.py), the float model is
+    served instead: a slower model beats no model.
+    """
+    float_path = float_path_for(onnx_path)
+    export_model(checkpoint, float_path, data=data)
+    try:
+        quantize_model(float_path, onnx_path, data=data)
+    except QuantizationError as exc:
+        log.warning("serving the float model: %s", exc)
+        return float_path
+    return onnx_path
 
 
 def run_job(client, settings: Settings, job_id: str, params: Any,
@@ -56,8 +74,8 @@ def run_job(client, settings: Settings, job_id: str, params: Any,
 
         train(cfg, on_epoch_end=on_epoch_end, dataset=data, show_progress=False)
         report(jobs.set_stage(client, job_id, "exporting"))
-        onnx_path = model_path(settings, job_id)
-        card = export_model(cfg.output, onnx_path, data=data)
+        onnx_path = export_served_model(cfg.output, model_path(settings, job_id), data)
+        card = json.loads(sibling_paths(onnx_path)["card"].read_text())
         report(jobs.set_stage(client, job_id, "registering"))
         test = card["metrics"]["test"]
         metrics = {"accuracy": test["accuracy"], "test_accuracy": test["accuracy"], "macro_f1": test["macro_f1"],

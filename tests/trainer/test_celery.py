@@ -81,9 +81,12 @@ def test_a_training_job_trains_exports_registers_and_activates(tmp_path, redis_u
         assert set(done["history"][0]) >= {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}
         assert results.AsyncResult(job["id"]).get(timeout=10)["model_version"] == done["model_version"]
 
-        # Exported beside its card, registered and active.
-        onnx_path = models / job["id"] / "emotion-net.onnx"
-        assert onnx_path.is_file() and (models / job["id"] / "emotion-net.card.json").is_file()
+        # The float and (unless int8 lost too much accuracy) the int8 model exported beside their
+        # cards; the served one registered and active.
+        onnx_path = Path(done["metrics"]["onnx_path"])
+        assert (models / job["id"] / "emotion-net.float.onnx").is_file()
+        assert onnx_path.name in ("emotion-net.onnx", "emotion-net.float.onnx")
+        assert onnx_path.is_file() and Path(done["metrics"]["card_path"]).is_file()
         active = registry.active_record(client)
         assert active["version"] == done["model_version"] and Path(active["path"]) == onnx_path.resolve()
         assert active["metrics"]["job_id"] == job["id"]

@@ -179,3 +179,58 @@ def test_mirror_averaged_export_is_flip_invariant_and_matches_pytorch(tmp_path, 
     mirrored = onnx_io.run(sess, np.ascontiguousarray(faces[..., ::-1]))
     assert np.allclose(plain, mirrored, atol=1e-5), "a face and its mirror image get the same answer"
     assert np.allclose(plain.sum(axis=1), 1, atol=1e-5)
+
+
+def test_export_int8_writes_the_float_and_a_checked_int8_model(tmp_path, checkpoint, fer_rows, capsys):
+    output = tmp_path / "models" / "emotion-net.onnx"
+    assert main(["export", str(checkpoint), "--output", str(output), "--benchmark-runs", "5", "--int8",
+                 "--max-drop", "0.1"]) == 0  # 48 validation faces: one flipped answer is 2 points
+    assert "quantized" in capsys.readouterr().out
+    float_path = tmp_path / "models" / "emotion-net.float.onnx"
+    assert float_path.is_file() and all(p.is_file() for p in sibling_paths(output).values())
+
+    card = json.loads(sibling_paths(output)["card"].read_text())
+    float_card = json.loads(sibling_paths(float_path)["card"].read_text())
+    q = card["quantization"]
+    assert q["from"]["sha256"] == float_card["file"]["sha256"] == hashlib.sha256(float_path.read_bytes()).hexdigest()
+    assert card["file"]["sha256"] == hashlib.sha256(output.read_bytes()).hexdigest()
+    assert q["checked_on"] == "PublicTest" and q["calibration"]["split"] == "Training"
+    assert q["validation_accuracy_float"] - q["validation_accuracy_int8"] <= q["max_allowed_drop"]
+
+    # Weights really are int8, the output is still the contract's probabilities, and the int8 model
+    # agrees with the float one on real faces, as the card says.
+    import onnx
+
+    graph = onnx.load(str(output)).graph
+    assert any(init.data_type == onnx.TensorProto.INT8 for init in graph.initializer)
+    assert any(node.op_type == "DequantizeLinear" for node in graph.node)
+    from classifier.model import EmotionModel
+
+    int8_model, float_model = EmotionModel.load(output), EmotionModel.load(float_path)  # checks the contract
+    fer = np.array([np.array(pixels.split(), np.uint8).reshape(48, 48) for _, pixels, *_ in fer_rows[:60]])
+    p_int8, p_float = int8_model.predict(fer), float_model.predict(fer)
+    assert np.allclose(p_int8.sum(axis=1), 1, atol=1e-4)
+    assert np.abs(p_int8 - p_float).max() <= max(q["max_abs_diff_probabilities"], 0.2)
+    assert card["metrics"]["test"]["accuracy"] == card["accuracy"]
+
+
+def test_quantize_refuses_a_model_that_loses_accuracy_and_writes_nothing(tmp_path, checkpoint):
+    from trainer.quantize import QuantizationError, quantize_model
+
+    float_path = tmp_path / "m.float.onnx"
+    export_model(checkpoint, float_path, benchmark_runs=5)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    # A negative allowance can never be met: quantize must stop before publishing anything.
+    with pytest.raises(QuantizationError, match="below the float model"):
+        quantize_model(float_path, tmp_path / "m.onnx", max_drop=-1.0, benchmark_runs=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_quantize_cli_names_a_missing_card(tmp_path, checkpoint, capsys):
+    bare = tmp_path / "bare.onnx"
+    export_model(checkpoint, tmp_path / "m.onnx", benchmark_runs=5)
+    bare.write_bytes((tmp_path / "m.onnx").read_bytes())
+    assert main(["quantize", str(bare), "--output", str(tmp_path / "q.onnx")]) == 2
+    assert "bare.card.json is missing" in capsys.readouterr().err
+    assert not (tmp_path / "q.onnx").exists()
+
