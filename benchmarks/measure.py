@@ -168,5 +168,6 @@ def summarise(result: LoadResult) -> dict[str, Any]:
         "drop_rate": round((sum(errors.values()) + unanswered) / max(1, len(counted)), 4),
         "dropped_frames_reported": sum(by_client.values()),
         "late_events": result.late_events,
+        "client_skipped": result.skipped,
         "rtt_samples_ms": [round(r.rtt_ms, 2) for r in inferences],
     }

@@ -7,8 +7,10 @@ inclusive share of its samples) and keeps the collapsed stacks (flamegraph input
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--out", type=Path, default=Path("/tmp/sentivis-profile"))
     args = parser.parse_args(argv)
-    spy = shutil.which("py-spy")
+    # The venv's bin folder first: `.venv/bin/python -m benchmarks.profile` works without activating it.
+    spy = shutil.which("py-spy", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if spy is None:
         raise SystemExit("py-spy is not installed: pip install py-spy")
     args.out.mkdir(parents=True, exist_ok=True)

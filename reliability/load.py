@@ -102,7 +102,7 @@ class LoadClient:
                 self.not_sent += 1
             next_at += period
             delay = next_at - time.monotonic()
-            if delay < -1.0:  # fell far behind (a stall): do not burst to catch up
+            if delay < -period:  # more than a frame late (a stall): skip, as a camera does, not burst
                 next_at = time.monotonic()
             self._stop.wait(max(0.0, delay))
 

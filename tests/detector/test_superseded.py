@@ -26,7 +26,7 @@ def test_the_newest_entry_of_each_connection_is_kept():
 
 
 def test_an_old_superseded_frame_is_dropped_as_expired_and_a_fresh_one_is_not():
-    service = DetectorService(Settings(superseded_after_ms=100))
+    service = DetectorService(Settings(superseded_after_ms=100, max_frame_age_ms=1000))
     jpeg, _ = astronaut_frame()
     try:
         old = FrameMessage(gateway="gw", sid="a", frame_id=1, received_at=time.time() - 0.3)
