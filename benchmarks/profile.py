@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="emotion model file (default: SENTIVIS_EMOTION_WEIGHTS)")
     parser.add_argument("--monolith", action="store_true", help="profile the monolith baseline instead")
     parser.add_argument("--native", action="store_true", help="include native (C/C++) frames")
+    parser.add_argument("--gil", action="store_true",
+                        help="only samples of the thread holding the GIL: Python CPU work, without waiting threads")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--out", type=Path, default=Path("/tmp/sentivis-profile"))
     args = parser.parse_args(argv)
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                    "--format", "raw", "--output", str(args.out / f"{name}.txt"), "--nonblocking"]
             if args.native:
                 cmd.append("--native")
+            if args.gil:
+                cmd.append("--gil")
             spies[name] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for name, proc in spies.items():
             _, err = proc.communicate(timeout=args.seconds + 60)

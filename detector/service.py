@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import msgpack
@@ -36,8 +38,17 @@ class DetectorService:
     def __init__(self, settings: Settings, detector: FaceDetector | None = None):
         self.settings = settings
         self.name = consumer_name(settings, SERVICE)
-        self.detector = detector or FaceDetector.from_settings(settings)
+        self.detector = detector or FaceDetector.from_settings(settings)  # also what heartbeats describe
+        # MediaPipe releases the GIL while it detects, so a batch of frames is spread over
+        # detector_threads threads, each with its own graph (a graph is not thread-safe).
+        threads = max(1, settings.detector_threads)
+        self._graphs: queue.SimpleQueue[FaceDetector] = queue.SimpleQueue()
+        self._graphs.put(self.detector)
+        for _ in range(threads - 1):
+            self._graphs.put(FaceDetector.from_settings(settings))
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="detect") if threads > 1 else None
         self.counters = Counters()
+        self._counters_lock = threading.Lock()
         self.stopping = threading.Event()
         self._client: redis.Redis | None = None
         self._next_beat = 0.0
@@ -58,11 +69,8 @@ class DetectorService:
                     self._client = redis_io.connect(s.redis_url)
                     redis_io.ensure_group(self._client, streams.FRAMES, streams.DETECTOR_GROUP)
                 self._heartbeat_if_due()
-                entries = self._read()
-                newest = newest_per_connection(entries)
-                for entry_id, fields in entries:
-                    self.handle(entry_id, fields, superseded=entry_id not in newest)
-                    self._heartbeat_if_due()
+                self._handle_batch(self._read())
+                self._heartbeat_if_due()
                 backoff = None
             except redis.RedisError as exc:
                 # A frame being handled stays pending; this consumer (or another) claims it later.
@@ -81,7 +89,10 @@ class DetectorService:
             except redis.RedisError:
                 pass
         self._drop_client()
-        self.detector.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        while not self._graphs.empty():
+            self._graphs.get().close()
         log.info("stopped after %d frames (%d expired, %d failed)", self.counters.processed,
                  self.counters.expired, self.counters.failed)
 
@@ -125,6 +136,23 @@ class DetectorService:
             "failed": self.counters.failed, "pid": os.getpid()}, ttl_s=3 * s.heartbeat_s)
         self._next_beat = now + s.heartbeat_s
 
+    def _handle_batch(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """Handle every entry of one read, on the thread pool when there is more than one."""
+        newest = newest_per_connection(entries)
+        if self._pool is None or len(entries) < 2:
+            for entry_id, fields in entries:
+                self.handle(entry_id, fields, superseded=entry_id not in newest)
+            return
+        futures = [self._pool.submit(self.handle, entry_id, fields, entry_id not in newest)
+                   for entry_id, fields in entries]
+        wait(futures)  # all done before a Redis error drops the shared client
+        for future in futures:
+            future.result()  # re-raises a Redis error: the loop reconnects; unacked frames stay pending
+
+    def _count(self, counter: str) -> None:
+        with self._counters_lock:
+            setattr(self.counters, counter, getattr(self.counters, counter) + 1)
+
     # --- one message ----------------------------------------------------------------------
     def handle(self, entry_id: bytes, fields: dict[bytes, bytes], superseded: bool = False) -> None:
         """Process one stream entry and acknowledge it; raises only for Redis errors.
@@ -134,7 +162,7 @@ class DetectorService:
             message, data = protocol.decode(fields)
         except ValueError as exc:
             log.warning("entry %s is malformed, skipped: %s", entry_id.decode(), exc)
-            self.counters.failed += 1
+            self._count("failed")
             self._client.xack(streams.FRAMES, streams.DETECTOR_GROUP, entry_id)
             return
         try:
@@ -158,11 +186,11 @@ class DetectorService:
             # Under overload a connection's frames queue up; its newest one is the one worth the
             # time. Dropping the older ones keeps the latency bounded (measured in benchmarks/).
             message.error = "expired"
-            self.counters.expired += 1
+            self._count("expired")
             return b""
         if age_ms > s.max_frame_age_ms:
             message.error = "expired"
-            self.counters.expired += 1
+            self._count("expired")
             log.info("frame %s of %s/%s expired after %.0f ms", message.frame_id, message.gateway, message.sid,
                      age_ms)
             return b""
@@ -170,17 +198,21 @@ class DetectorService:
             rgb = decode_jpeg(data, max_pixels=s.max_frame_pixels)
         except DecodeError as exc:
             message.error = "decode_failed"
-            self.counters.failed += 1
+            self._count("failed")
             log.info("frame %s of %s/%s: %s (%d bytes)", message.frame_id, message.gateway, message.sid,
                      exc, len(data))
             return b""
         message.stamp("decode_done")
         message.height, message.width = rgb.shape[:2]
-        detections = self.detector.detect(rgb)
+        graph = self._graphs.get()  # never waits: there are as many graphs as threads
+        try:
+            detections = graph.detect(rgb)
+        finally:
+            self._graphs.put(graph)
         crops = crop_faces(rgb, detections, s.face_margin, s.face_shift)
         message.stamp("detect_done")  # detect_ms covers detection and cropping
         message.faces = [{"box": d.box, "score": round(d.score, 4), "emotion": None} for d in detections]
-        self.counters.processed += 1
+        self._count("processed")
         return protocol.pack_crops(crops)
 
     def _publish(self, entry_id: bytes, message: protocol.FrameMessage, crops: bytes) -> None:

@@ -44,10 +44,11 @@ class Settings:
     track_iou: float = 0.3  # minimum IoU to continue a track
     track_max_missed: int = 5  # frames a track survives without a matching face
     # detector
-    # Older frames are acknowledged and dropped, not processed late: a live overlay 200 ms behind is
+    # Older frames are acknowledged and dropped, not processed late: a live overlay 150 ms behind is
     # stale, and under overload this bounds the round trip of the frames that are answered (benchmarks/).
-    max_frame_age_ms: int = 200
+    max_frame_age_ms: int = 150
     superseded_after_ms: int = 100  # a frame this old with a newer one of its connection waiting is dropped
+    detector_threads: int = 2  # frames one detector replica works on at once (MediaPipe frees the GIL)
     detector_min_score: float = 0.5
     detector_model: int = 0  # MediaPipe model_selection: 0 short range (2 m), 1 full range (5 m)
     face_margin: float = 0.1  # margin around the detector box, as a fraction of its size, for the crop

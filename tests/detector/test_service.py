@@ -211,3 +211,35 @@ def test_survives_redis_going_away_and_coming_back_empty(tmp_path):
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
+
+
+def test_a_batch_is_detected_on_several_threads_and_every_frame_answered_once(redis_url, client, tmp_path):
+    redis_io.ensure_group(client, streams.FRAMES, streams.DETECTOR_GROUP)
+    astro, astro_box = astronaut_frame()
+    images = {0: (astro, 1), 1: (pasted_jpeg(), 3), 2: (BLANK, 0)}
+    for frame_id in range(1, 25):  # queued before the detector starts: its first reads are full batches
+        now = time.time()
+        message = FrameMessage(gateway=GATEWAY, sid=f"sid-{frame_id}", frame_id=frame_id, received_at=now,
+                               width=320, height=240, stamps={"enqueued_at": now})
+        redis_io.add(client, streams.FRAMES, message, images[frame_id % 3][0], maxlen=1000)
+
+    service = start_detector(redis_url, tmp_path, SENTIVIS_DETECTOR_THREADS="3", SENTIVIS_MAX_FRAME_AGE_MS="60000",
+                             SENTIVIS_READ_COUNT="8")
+    try:
+        with_faces = wait_entries(client, streams.FACES, 16)
+        without = wait_entries(client, RESULTS, 8)
+        answered = sorted(m.frame_id for m, _ in with_faces + without)
+        assert answered == list(range(1, 25)), answered  # each frame exactly once
+        for message, data in with_faces + without:
+            assert message.error is None
+            assert len(message.faces) == images[message.frame_id % 3][1]
+            assert unpack_crops(data, len(message.faces)).shape == (len(message.faces), 48, 48)
+            if message.frame_id % 3 == 0:
+                assert iou(message.faces[0]["box"], astro_box) > 0.6
+        assert pending(client) == 0
+        beat = wait_heartbeat(client, service, check=lambda b: b["processed"] >= 24)
+        assert beat["processed"] == 24 and beat["expired"] == 0 and beat["failed"] == 0
+        assert len(client.xrange(streams.FACES)) == 16 and len(client.xrange(RESULTS)) == 8  # no duplicates
+    finally:
+        service.stop()
+    assert service.proc.returncode == 0, service.log()
