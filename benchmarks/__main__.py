@@ -1,6 +1,6 @@
 """`python -m benchmarks`: Sentivis under load, against its compute floor and a monolith baseline.
 
-  python -m benchmarks                 # the full run (about 6-8 minutes on 2 cores)
+  python -m benchmarks                 # the full run (about 13 minutes on 2 cores)
   python -m benchmarks --quick         # about 2 minutes, for iteration
   python -m benchmarks --json out.json --docs   # also write JSON and docs/BENCHMARKS.md + plots
 

@@ -90,12 +90,22 @@ def overload_level(saturation_fps: float) -> tuple[int, float]:
     return clients, round(offered / clients, 2)
 
 
+def shown_path(path: str | None) -> str | None:
+    """A path inside the working directory (the repository) relative to it, as the docs show it."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 def saturation(steps: list[dict[str, Any]]) -> float:
     return max((s["throughput_fps"] for s in steps), default=0.0)
 
 
 def run_plan(plan: Plan, frames: list[BenchFrame], model_path: str | None, log_dir: Path) -> dict[str, Any]:
-    report: dict[str, Any] = {"machine": machine(), "model": model_path, "plan": plan.__dict__,
+    report: dict[str, Any] = {"machine": machine(), "model": shown_path(model_path), "plan": plan.__dict__,
                               "frames": [{"name": f.name, "bytes": len(f.jpeg), "faces": f.faces} for f in frames],
                               "scenarios": [], "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     run_started = time.perf_counter()

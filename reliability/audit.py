@@ -52,14 +52,19 @@ def audit_python(requirements: list[Path], ignore: set[str]) -> Findings:
         except json.JSONDecodeError:
             found.not_audited.append(f"{req.name}: pip-audit failed: {proc.stderr.strip()[-300:]}")
             continue
-        for dep in report.get("dependencies", []):
-            name = f"{dep['name']}=={dep.get('version', '?')}"
-            if dep.get("skip_reason"):
-                found.not_audited.append(f"{req.name}: {dep['skip_reason']}")
-            for vuln in dep.get("vulns", []):
-                line = f"{req.name}: {name} {vuln['id']} (fixed in {', '.join(vuln['fix_versions']) or 'no release'})"
-                (found.fixable if vuln.get("fix_versions") else found.unfixed).append(line)
+        judge_pip_audit(report, req.name, found)
     return found
+
+
+def judge_pip_audit(report: dict, source: str, found: Findings) -> None:
+    """Sort one `pip-audit --format json` report into found (ignored IDs were passed to pip-audit)."""
+    for dep in report.get("dependencies", []):
+        name = f"{dep['name']}=={dep.get('version', '?')}"
+        if dep.get("skip_reason"):
+            found.not_audited.append(f"{source}: {dep['skip_reason']}")
+        for vuln in dep.get("vulns", []):
+            line = f"{source}: {name} {vuln['id']} (fixed in {', '.join(vuln['fix_versions']) or 'no release'})"
+            (found.fixable if vuln.get("fix_versions") else found.unfixed).append(line)
 
 
 def audit_npm(frontend: Path, ignore: set[str]) -> Findings:
@@ -76,10 +81,16 @@ def audit_npm(frontend: Path, ignore: set[str]) -> Findings:
         report = json.loads(proc.stdout or "{}")
     except json.JSONDecodeError:
         report = {}
+    judge_npm_audit(report, ignore, found, proc.stderr)
+    return found
+
+
+def judge_npm_audit(report: dict, ignore: set[str], found: Findings, stderr: str = "") -> None:
+    """Sort one `npm audit --json` report (npm 7+) into found: high and critical only."""
     if "vulnerabilities" not in report:
-        reason = report.get("message") or proc.stderr.strip()[-300:] or "no report"
+        reason = report.get("message") or stderr.strip()[-300:] or "no report"
         found.not_audited.append(f"frontend: npm audit could not reach its advisory service ({reason})")
-        return found
+        return
     for name, vuln in report["vulnerabilities"].items():
         ids = {str(v.get("source")) for v in vuln.get("via", []) if isinstance(v, dict)}
         if ids and ids <= ignore:
@@ -87,13 +98,17 @@ def audit_npm(frontend: Path, ignore: set[str]) -> Findings:
         line = f"frontend: {name} {vuln.get('severity')} {vuln.get('range', '')} (advisories {', '.join(sorted(ids))})"
         if vuln.get("severity") in NPM_FAILING:
             (found.fixable if vuln.get("fixAvailable") else found.unfixed).append(line)
-    return found
 
 
 def main(strict: bool = False) -> int:
     ignore = ignored_ids()
     requirements = sorted(p for p in (REPO / "requirements").glob("*.txt") if p.name != "dev.txt")
     results = [audit_python(requirements, ignore), audit_npm(REPO / "frontend", ignore)]
+    return verdict(results, strict, len(requirements))
+
+
+def verdict(results: list[Findings], strict: bool = False, requirement_files: int = 0) -> int:
+    """Print the findings; 1 when a known vulnerability has a fix (or, strict, when anything went unaudited)."""
     fixable = [x for r in results for x in r.fixable]
     unfixed = [x for r in results for x in r.unfixed]
     not_audited = [x for r in results for x in r.not_audited]
@@ -106,5 +121,5 @@ def main(strict: bool = False) -> int:
         for line in not_audited:
             print("  ", line)
     print(f"audit: {len(fixable)} fixable, {len(unfixed)} without a fix, {len(not_audited)} not audited "
-          f"({len(requirements)} requirements files)")
+          f"({requirement_files} requirements files)")
     return 1 if fixable or (strict and not_audited) else 0
