@@ -50,6 +50,7 @@ PARAMS: dict[str, tuple[type, float, float, Any]] = {
     "threads": (int, 0, 256, 0),  # torch CPU threads, 0: torch's default
 }
 MAX_WIDTHS = 8
+PRECISIONS = ("fp32", "bf16")  # as trainer.train.PRECISIONS; this module must not import torch
 
 
 class JobParamsError(ValueError):
@@ -84,10 +85,10 @@ def validate_params(params: Any, datasets_dir: str | Path) -> dict[str, Any]:
     """Checked parameters with defaults filled in; JobParamsError names the first bad one."""
     if not isinstance(params, dict):
         raise JobParamsError("params must be a JSON object")
-    unknown = sorted(set(params) - set(PARAMS) - {"dataset", "widths"})
+    unknown = sorted(set(params) - set(PARAMS) - {"dataset", "widths", "precision"})
     if unknown:
         raise JobParamsError(f"unknown parameter(s) {', '.join(unknown)}; "
-                             f"allowed: dataset, widths, {', '.join(PARAMS)}")
+                             f"allowed: dataset, widths, precision, {', '.join(PARAMS)}")
     if "dataset" not in params:
         raise JobParamsError("dataset is required (a path relative to the datasets folder)")
     resolve_dataset(datasets_dir, params["dataset"])
@@ -106,6 +107,10 @@ def validate_params(params: Any, datasets_dir: str | Path) -> dict[str, Any]:
                 or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in widths)):
             raise JobParamsError(f"widths must be a list of 1..{MAX_WIDTHS} integers in 1..1024, got {widths!r}")
         clean["widths"] = list(widths)
+    precision = params.get("precision", PRECISIONS[0])
+    if precision not in PRECISIONS:
+        raise JobParamsError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    clean["precision"] = precision
     return clean
 
 

@@ -16,7 +16,7 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(data=args.data, output=args.output, epochs=args.epochs, batch_size=args.batch_size,
                       learning_rate=args.learning_rate, num_workers=args.num_workers, device=args.device,
-                      seed=args.seed, threads=args.threads, widths=args.widths)
+                      seed=args.seed, threads=args.threads, widths=args.widths, precision=args.precision)
     metrics = train(cfg, resume=args.resume)
     print(f"best validation accuracy {metrics['val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"checkpoint {args.output}")
@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--resume", help="resume from OUTPUT's .resume.pt file")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="bf16: autocast forward and loss (faster on CPUs with AVX-512 bf16/AMX and recent GPUs)")
     p.add_argument("--widths", type=_widths, default=(16, 32, 64, 128, 256),
                    help="channels of each conv stage, comma-separated (default 16,32,64,128,256)")
     p.set_defaults(func=_train)

@@ -34,7 +34,7 @@ def train_config(settings: Settings, job_id: str, params: dict[str, Any], datase
                        epochs=params["epochs"], batch_size=params["batch_size"],
                        learning_rate=params["learning_rate"], weight_decay=params["weight_decay"],
                        label_smoothing=params["label_smoothing"], dropout=params["dropout"], seed=params["seed"],
-                       threads=params["threads"], **extra)
+                       threads=params["threads"], precision=params.get("precision", "fp32"), **extra)
 
 
 def export_served_model(checkpoint: str, onnx_path: Path, data) -> Path:

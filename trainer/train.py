@@ -21,6 +21,7 @@ from trainer.metrics import classification_report
 from trainer.model import EmotionNet
 
 CHECKPOINT_FORMAT = 1
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -40,6 +41,9 @@ class TrainConfig:
     threads: int = 0  # 0: torch's default
     widths: tuple[int, ...] = (16, 32, 64, 128, 256)
     dropout: float = 0.3
+    # "bf16": forward pass and loss under bfloat16 autocast (weights and optimizer stay float32);
+    # about 1.7-2x faster on CPUs with AVX-512 bf16 / AMX and on recent GPUs.
+    precision: str = "fp32"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -99,6 +103,8 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
 
     The test split is not touched here: it is reported once, by the caller, at the end.
     """
+    if cfg.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {cfg.precision!r}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -148,8 +154,9 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
             x = augment_batch(to_input(images[idx]), cfg.augment, generator)
             x = x.to(device).contiguous(memory_format=torch.channels_last)
             y = labels[idx].to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                logits = model(x)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

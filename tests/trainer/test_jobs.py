@@ -13,6 +13,8 @@ from trainer.job import run_job
 def test_params_get_defaults_and_the_dataset_stays_inside(tmp_path):
     clean = jobs.validate_params({"dataset": "fer/fer2013.csv.gz", "epochs": 3}, tmp_path)
     assert clean["epochs"] == 3 and clean["batch_size"] == 128 and clean["learning_rate"] == 0.05
+    assert clean["precision"] == "fp32"
+    assert jobs.validate_params({"dataset": "a.csv", "precision": "bf16"}, tmp_path)["precision"] == "bf16"
     assert jobs.resolve_dataset(tmp_path, "fer/fer2013.csv.gz") == tmp_path / "fer" / "fer2013.csv.gz"
     assert jobs.resolve_dataset(tmp_path, str(tmp_path / "a.csv")) == tmp_path / "a.csv"
 
@@ -32,6 +34,7 @@ def test_datasets_outside_the_folder_are_rejected(tmp_path, dataset):
     ({"dataset": "a.csv", "batch_size": 10**6}, "batch_size must lie in"),
     ({"dataset": "a.csv", "widths": [4, "8"]}, "widths must be a list"),
     ({"dataset": "a.csv", "optimizer": "adam"}, "unknown parameter(s) optimizer"),
+    ({"dataset": "a.csv", "precision": "fp8"}, "precision must be one of fp32, bf16"),
     (["a.csv"], "params must be a JSON object"),
 ])
 def test_bad_params_are_named(tmp_path, params, message):

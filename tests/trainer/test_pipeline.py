@@ -48,6 +48,23 @@ def test_training_writes_a_resumable_checkpoint(tmp_path, fer_csv):
     assert [h["epoch"] for h in resumed["history"]] == [1, 2]
 
 
+def test_bf16_training_learns_and_its_checkpoint_exports_with_float_parity(tmp_path, fer_csv):
+    out = tmp_path / "net.pt"
+    cfg = TrainConfig(data=str(fer_csv), output=str(out), epochs=2, batch_size=32, widths=TINY_WIDTHS, threads=1,
+                      learning_rate=0.02, precision="bf16")
+    metrics = train(cfg, show_progress=False)
+    history = metrics["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and all(np.isfinite(h["train_loss"]) for h in history)
+    assert history[1]["train_loss"] < history[0]["train_loss"]  # it learns under autocast
+    model, ckpt = load_model(out)
+    assert ckpt["config"]["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # weights stay float32
+    card = export_model(out, tmp_path / "m.onnx", benchmark_runs=5)
+    assert card["parity"]["max_abs_diff"] <= 1e-4
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
+        train(TrainConfig(data=str(fer_csv), output=str(out), precision="fp16"), show_progress=False)
+
+
 def test_export_writes_a_checked_model_and_its_card(tmp_path, checkpoint, fer_csv_gz, capsys):
     output = tmp_path / "models" / "emotion-net.onnx"
     assert main(["export", str(checkpoint), "--output", str(output), "--benchmark-runs", "5"]) == 0
