@@ -50,7 +50,7 @@ PARAMS: dict[str, tuple[type, float, float, Any]] = {
     "threads": (int, 0, 256, 0),  # torch CPU threads, 0: torch's default
 }
 MAX_WIDTHS = 8
-PRECISIONS = ("fp32", "bf16")  # as trainer.train.PRECISIONS; this module must not import torch
+PRECISIONS = ("fp32", "bf16")  # TrainConfig.precision; the first is the default
 
 
 class JobParamsError(ValueError):

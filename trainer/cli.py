@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from sentivis.jobs import PRECISIONS
 from trainer.data import DataError
 from trainer.onnx_io import ModelFileError, ParityError
 from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError
@@ -62,7 +63,7 @@ def _print_quantized(card: dict, output: Path) -> None:
     q, test = card["quantization"], card["metrics"]["test"]
     print(f"quantized {output} to int8: validation accuracy {q['validation_accuracy_float']:.4f} -> "
           f"{q['validation_accuracy_int8']:.4f} (top-1 agreement {q['top1_agreement']:.4f}); {test['split']} "
-          f"accuracy {test['accuracy']:.4f}; {q['from']['ms_per_face'] or float('nan'):.2f} -> "
+          f"accuracy {test['accuracy']:.4f}; {q['from']['ms_per_face']:.2f} -> "
           f"{card['speed']['ms_per_face']:.2f} ms/face; card {sibling_paths(output)['card']}")
 
 
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--resume", help="resume from OUTPUT's .resume.pt file")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+    p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
                    help="bf16: autocast forward and loss (faster on CPUs with AVX-512 bf16/AMX and recent GPUs)")
     p.add_argument("--widths", type=_widths, default=(16, 32, 64, 128, 256),
                    help="channels of each conv stage, comma-separated (default 16,32,64,128,256)")

@@ -5,7 +5,6 @@ to the shared job store (sentivis/jobs.py); a job that fails at any step activat
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -34,23 +33,23 @@ def train_config(settings: Settings, job_id: str, params: dict[str, Any], datase
                        epochs=params["epochs"], batch_size=params["batch_size"],
                        learning_rate=params["learning_rate"], weight_decay=params["weight_decay"],
                        label_smoothing=params["label_smoothing"], dropout=params["dropout"], seed=params["seed"],
-                       threads=params["threads"], precision=params.get("precision", "fp32"), **extra)
+                       threads=params["threads"], precision=params["precision"], **extra)
 
 
-def export_served_model(checkpoint: str, onnx_path: Path, data) -> Path:
-    """Export the float model, then the int8 one that the classifiers serve; returns the served file.
+def export_served_model(checkpoint: str, onnx_path: Path, data) -> tuple[Path, dict[str, Any]]:
+    """Export the float model, then the int8 one that the classifiers serve; returns the served
+    file and its model card.
 
     When int8 loses too much validation accuracy (trainer/quantize.py), the float model is
     served instead: a slower model beats no model.
     """
     float_path = float_path_for(onnx_path)
-    export_model(checkpoint, float_path, data=data)
+    float_card = export_model(checkpoint, float_path, data=data)
     try:
-        quantize_model(float_path, onnx_path, data=data)
+        return onnx_path, quantize_model(float_path, onnx_path, data=data)
     except QuantizationError as exc:
         log.warning("serving the float model: %s", exc)
-        return float_path
-    return onnx_path
+        return float_path, float_card
 
 
 def run_job(client, settings: Settings, job_id: str, params: Any,
@@ -74,8 +73,7 @@ def run_job(client, settings: Settings, job_id: str, params: Any,
 
         train(cfg, on_epoch_end=on_epoch_end, dataset=data, show_progress=False)
         report(jobs.set_stage(client, job_id, "exporting"))
-        onnx_path = export_served_model(cfg.output, model_path(settings, job_id), data)
-        card = json.loads(sibling_paths(onnx_path)["card"].read_text())
+        onnx_path, card = export_served_model(cfg.output, model_path(settings, job_id), data)
         report(jobs.set_stage(client, job_id, "registering"))
         test = card["metrics"]["test"]
         metrics = {"accuracy": test["accuracy"], "test_accuracy": test["accuracy"], "macro_f1": test["macro_f1"],

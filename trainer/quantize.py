@@ -102,7 +102,6 @@ def quantize_model(source: str | Path, output: str | Path, data: str | Path | Fa
                                     f"the float model's {float_acc:.4f} (at most {max_drop} allowed)")
         test_report = classification_report(onnx_io.run(sess, test_x), data.test.labels)
         val_report = classification_report(int8_val, data.val.labels)
-        float_sha256 = file_sha256(source)
         card["name"] = output.stem
         card["file"].update({"name": output.name, "sha256": file_sha256(staged["onnx"]),
                              "bytes": staged["onnx"].stat().st_size})
@@ -117,7 +116,8 @@ def quantize_model(source: str | Path, output: str | Path, data: str | Path | Fa
             "quantized_ops": QUANTIZED_OPS,
             "calibration": {"split": data.train.name, "images": min(calibration_images, len(data.train)),
                             "seed": seed},
-            "from": {"name": source.name, "sha256": float_sha256, "ms_per_face": model_speed(source, benchmark_runs)["ms_per_face"]},
+            "from": {"name": source.name, "sha256": file_sha256(source),
+                     "ms_per_face": model_speed(source, benchmark_runs)["ms_per_face"]},
             "checked_on": data.val.name, "max_allowed_drop": max_drop,
             "validation_accuracy_float": float_acc, "validation_accuracy_int8": int8_acc,
             "top1_agreement": float((float_val.argmax(1) == int8_val.argmax(1)).mean()),

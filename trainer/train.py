@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from sentivis.jobs import PRECISIONS
 from sentivis.labels import EMOTIONS
 from trainer.augment import AugmentConfig, augment_batch
 from trainer.data import FaceDataset, FaceSplit, load_dataset
@@ -21,7 +22,6 @@ from trainer.metrics import classification_report
 from trainer.model import EmotionNet
 
 CHECKPOINT_FORMAT = 1
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass

@@ -46,16 +46,22 @@ def finish(runner, client, since: float) -> dict:
     return dict(codes)
 
 
-@pytest.mark.parametrize("name", ["detector-1", "classifier-1"])
-def test_kill_9_of_a_worker_leaves_results_flowing_within_2_s(runner, client, name):
-    others = {n: p.pid for n, p in runner.processes().items() if n != name}
+def kill_and_recover(runner, client, name: str, timeout: float) -> tuple[float, float | None]:
+    """kill -9 `name` while the client streams; wait for its restart, then for a result of a frame
+    sent after the kill. Returns the kill time and the seconds from it to that result (None: none)."""
     starts = len(runner.pids[name])
     time.sleep(2)
     killed_at = time.monotonic()
     runner.kill(name)
-    recovery = client.wait_inference_after(killed_at, timeout=10)
-    assert recovery is not None and recovery <= 2.0, (recovery, runner.log_tail())
     assert runner.wait_restarted(name, starts + 1, timeout=30), runner.log_tail()
+    return killed_at, client.wait_inference_after(killed_at, timeout=timeout)
+
+
+@pytest.mark.parametrize("name", ["detector-1", "classifier-1"])
+def test_kill_9_of_a_worker_leaves_results_flowing_within_2_s(runner, client, name):
+    others = {n: p.pid for n, p in runner.processes().items() if n != name}
+    killed_at, recovery = kill_and_recover(runner, client, name, timeout=10)
+    assert recovery is not None and recovery <= 2.0, (recovery, runner.log_tail())
     time.sleep(4)  # the frame the dead worker held is claimed by its twin (then expired) or timed out
     codes = finish(runner, client, killed_at)
     print(f"\nkill -9 {name}: first result {recovery * 1000:.0f} ms after the kill; replies since: {codes}")
@@ -64,12 +70,7 @@ def test_kill_9_of_a_worker_leaves_results_flowing_within_2_s(runner, client, na
 
 def test_redis_restart_under_load_is_survived_with_errors_not_hangs(runner, client):
     services = {n: p.pid for n, p in runner.processes().items() if n != "redis"}
-    starts = len(runner.pids["redis"])
-    time.sleep(2)
-    killed_at = time.monotonic()
-    runner.kill("redis")
-    assert runner.wait_restarted("redis", starts + 1, timeout=30), runner.log_tail()
-    recovery = client.wait_inference_after(killed_at, timeout=30)
+    killed_at, recovery = kill_and_recover(runner, client, "redis", timeout=30)
     assert recovery is not None, runner.log_tail()
     time.sleep(4)
     codes = finish(runner, client, killed_at)
@@ -81,13 +82,8 @@ def test_redis_restart_under_load_is_survived_with_errors_not_hangs(runner, clie
 
 
 def test_a_client_with_reconnection_resumes_after_a_gateway_restart(runner, client):
-    starts = len(runner.pids["gateway"])
     connects = len(client.connects)
-    time.sleep(2)
-    killed_at = time.monotonic()
-    runner.kill("gateway")
-    assert runner.wait_restarted("gateway", starts + 1, timeout=30), runner.log_tail()
-    recovery = client.wait_inference_after(killed_at, timeout=60)
+    killed_at, recovery = kill_and_recover(runner, client, "gateway", timeout=60)
     assert recovery is not None, runner.log_tail()
     assert len(client.connects) > connects and client.disconnects, "the client reconnected by itself"
     time.sleep(2)
