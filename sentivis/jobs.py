@@ -7,7 +7,7 @@ A job, as `get_job()` returns it (JSON-safe, so the REST API can return it as is
 
     {"id": "3f2a...",                       # 32 hex digits; also the Celery task id
      "state": "queued" | "running" | "succeeded" | "failed",
-     "params": {"dataset": "fer2013.csv.gz", "epochs": 30, "batch_size": 128, "learning_rate": 0.05, ...},
+     "params": {"dataset": "fer2013.csv.gz", "epochs": 40, ...},  # every TrainConfig job field
      "progress": {"stage": "queued" | "loading" | "training" | "exporting" | "registering" | "done",
                   "epoch": 3, "epochs": 30,            # epochs finished so far / planned
                   "train_loss": .., "train_accuracy": .., "val_loss": .., "val_accuracy": ..,
@@ -31,30 +31,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sentivis import streams
+from sentivis import streams, training
 
 TRAINING_TASK = "trainer.train_and_register"
 TRAINING_QUEUE = "sentivis.training"  # the trainer worker consumes only this Celery queue
 STATES = ("queued", "running", "succeeded", "failed")
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 
-# name: (type, minimum, maximum, default); `dataset` is required and checked on its own.
-PARAMS: dict[str, tuple[type, float, float, Any]] = {
-    "epochs": (int, 1, 500, 30),
-    "batch_size": (int, 1, 4096, 128),
-    "learning_rate": (float, 1e-6, 10.0, 0.05),
-    "weight_decay": (float, 0.0, 1.0, 5e-4),
-    "label_smoothing": (float, 0.0, 0.9, 0.1),
-    "dropout": (float, 0.0, 0.9, 0.3),
-    "seed": (int, 0, 2**31 - 1, 0),
-    "threads": (int, 0, 256, 0),  # torch CPU threads, 0: torch's default
-}
-MAX_WIDTHS = 8
-PRECISIONS = ("fp32", "bf16")  # TrainConfig.precision; the first is the default
-
-
-class JobParamsError(ValueError):
-    """Training parameters that cannot be used; the message says which and why."""
+# One exception type for bad job parameters, whichever check finds them (sentivis/training.py).
+JobParamsError = training.ParamsError
 
 
 def job_key(job_id: str) -> str:
@@ -82,36 +67,33 @@ def resolve_dataset(datasets_dir: str | Path, dataset: str) -> Path:
 
 
 def validate_params(params: Any, datasets_dir: str | Path) -> dict[str, Any]:
-    """Checked parameters with defaults filled in; JobParamsError names the first bad one."""
-    if not isinstance(params, dict):
-        raise JobParamsError("params must be a JSON object")
-    unknown = sorted(set(params) - set(PARAMS) - {"dataset", "widths", "precision"})
-    if unknown:
-        raise JobParamsError(f"unknown parameter(s) {', '.join(unknown)}; "
-                             f"allowed: dataset, widths, precision, {', '.join(PARAMS)}")
-    if "dataset" not in params:
-        raise JobParamsError("dataset is required (a path relative to the datasets folder)")
-    resolve_dataset(datasets_dir, params["dataset"])
-    clean: dict[str, Any] = {"dataset": params["dataset"]}
-    for name, (kind, low, high, default) in PARAMS.items():
-        value = params.get(name, default)
-        # bool is an int to Python, never a sensible value here.
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-            raise JobParamsError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-        if not low <= value <= high:
-            raise JobParamsError(f"{name} must lie in {low}..{high}, got {value!r}")
-        clean[name] = kind(value)
-    if "widths" in params:
-        widths = params["widths"]
-        if (not isinstance(widths, list) or not 1 <= len(widths) <= MAX_WIDTHS
-                or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 1024 for w in widths)):
-            raise JobParamsError(f"widths must be a list of 1..{MAX_WIDTHS} integers in 1..1024, got {widths!r}")
-        clean["widths"] = list(widths)
-    precision = params.get("precision", PRECISIONS[0])
-    if precision not in PRECISIONS:
-        raise JobParamsError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    clean["precision"] = precision
+    """Checked parameters (the TrainConfig schema) with defaults filled in; JobParamsError names
+    the first bad one. The dataset must lie inside datasets_dir."""
+    clean = training.check_params(params)
+    resolve_dataset(datasets_dir, clean["dataset"])
     return clean
+
+
+def list_datasets(datasets_dir: str | Path) -> list[dict[str, Any]]:
+    """The data sets a job can train on: FER-2013 CSVs and class-folder layouts in datasets_dir.
+
+    Each: {"name": relative path to pass as `dataset`, "layout": "csv" | "folders", "bytes": int}.
+    Only the folder's top level and its direct sub-folders are looked at (a data set is never
+    buried deeper in the layout datasets/README.md describes).
+    """
+    root = Path(datasets_dir)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted([root, *(p for p in root.iterdir() if p.is_dir())]):
+        if (path / "train").is_dir() and (path / "test").is_dir() and path != root:
+            found.append({"name": path.relative_to(root).as_posix(), "layout": "folders",
+                          "bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file())})
+        for file in sorted(path.iterdir()):
+            if file.is_file() and file.name.endswith((".csv", ".csv.gz")):
+                found.append({"name": file.relative_to(root).as_posix(), "layout": "csv",
+                              "bytes": file.stat().st_size})
+    return found
 
 
 def create_job(client, params: dict[str, Any]) -> dict[str, Any]:

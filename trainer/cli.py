@@ -1,4 +1,4 @@
-"""`python -m trainer train|evaluate|export|worker`."""
+"""`python -m trainer train|teacher|ensemble|evaluate|export|quantize|worker`."""
 from __future__ import annotations
 
 import argparse
@@ -6,21 +6,49 @@ import json
 import sys
 from pathlib import Path
 
-from sentivis.jobs import PRECISIONS
 from trainer.data import DataError
 from trainer.onnx_io import ModelFileError, ParityError
 from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError
+from trainer.teachers import TeacherFileError
+
+
+def _train_config(args: argparse.Namespace):
+    from sentivis.training import TrainConfig
+
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in train_fields()})
 
 
 def _train(args: argparse.Namespace) -> int:
-    from trainer.train import TrainConfig, train
+    from trainer.train import train
 
-    cfg = TrainConfig(data=args.data, output=args.output, epochs=args.epochs, batch_size=args.batch_size,
-                      learning_rate=args.learning_rate, num_workers=args.num_workers, device=args.device,
-                      seed=args.seed, threads=args.threads, widths=args.widths, precision=args.precision)
-    metrics = train(cfg, resume=args.resume)
+    metrics = train(_train_config(args), resume=args.resume)
     print(f"best validation accuracy {metrics['val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"checkpoint {args.output}")
+    return 0
+
+
+def _teacher(args: argparse.Namespace) -> int:
+    from trainer.teachers import make_teacher
+
+    args.output = args.output or f"artifacts/teachers/{args.name}.pt"
+    info = make_teacher(args.name, _train_config(args), checkpoint=args.checkpoint, resume=args.resume,
+                        out_dir=args.out_dir)
+    print(f"teacher {args.name}: PublicTest {info['val_accuracy']:.4f} single view, "
+          f"{info['val_accuracy_views']:.4f} over ten views; {info['file']}")
+    return 0
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from trainer.teachers import report
+
+    result = report(args.teachers)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for t in result["teachers"]:
+        print(f"{t['name']:<24} PublicTest {t['val_accuracy']:.4f}")
+    e = result["ensemble"]
+    print(f"{'ensemble of ' + str(e['size']):<24} PublicTest {e['val_accuracy']:.4f}")
     return 0
 
 
@@ -79,6 +107,39 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_fields():
+    from dataclasses import fields
+
+    from sentivis.training import TrainConfig
+
+    return [f for f in fields(TrainConfig) if f.metadata["cli"]]
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.split(",") if part)
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """The `train` flags, one per TrainConfig field (sentivis/training.py), with its default and help."""
+    for f in train_fields():
+        m = f.metadata
+        if f.name == "data":
+            p.add_argument("data", help=m["help"])
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if f.name == "widths":
+            p.add_argument(flag, type=_widths, default=default,
+                           help=f"{m['help']}; comma-separated (default {','.join(map(str, default))})")
+        elif f.name == "teachers":
+            p.add_argument(flag, type=_names, default=default, help=f"{m['help']}; comma-separated names or paths")
+        else:
+            kind = type(default)
+            extra = {"choices": m["choices"]} if m["choices"] else {}
+            p.add_argument(flag, type=kind, default=default, help=f"{m['help']} (default %(default)s)", **extra)
+    p.add_argument("--resume", help="resume from OUTPUT's .resume.pt file")
+
+
 def _widths(text: str) -> tuple[int, ...]:
     try:
         widths = tuple(int(part) for part in text.split(","))
@@ -94,21 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train on FER-2013 (CSV, CSV.GZ or class folders)")
-    p.add_argument("data", help="fer2013.csv[.gz] or a folder with train/<class>/ and test/<class>/")
-    p.add_argument("--output", default="artifacts/emotion-net.pt", help="checkpoint path (best validation epoch)")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--learning-rate", type=float, default=0.05)
-    p.add_argument("--num-workers", type=int, default=0, help="data loading workers (batches are built in memory)")
-    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1 ...")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    p.add_argument("--resume", help="resume from OUTPUT's .resume.pt file")
-    p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
-                   help="bf16: autocast forward and loss (faster on CPUs with AVX-512 bf16/AMX and recent GPUs)")
-    p.add_argument("--widths", type=_widths, default=(16, 32, 64, 128, 256),
-                   help="channels of each conv stage, comma-separated (default 16,32,64,128,256)")
+    add_train_arguments(p)
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("teacher", help="train a teacher (or take a checkpoint) and commit its predictions "
+                                       "for Training and PublicTest to trainer/teachers/NAME.npz")
+    p.add_argument("--name", required=True, help="the teacher's name: trainer/teachers/NAME.npz and NAME.json")
+    p.add_argument("--checkpoint", help="predict with this checkpoint instead of training one")
+    p.add_argument("--out-dir", help="where the prediction files go (default: trainer/teachers/)")
+    add_train_arguments(p)
+    p.set_defaults(func=_teacher, output=None)
+
+    p = sub.add_parser("ensemble", help="each teacher's and the ensemble's PublicTest accuracy, from the files")
+    p.add_argument("teachers", nargs="+", help="teacher names or .npz files")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_ensemble)
 
     p = sub.add_parser("evaluate", help="accuracy, macro-F1, per-class scores, confusion and ECE on one split")
     p.add_argument("model", help="a .pt checkpoint or an .onnx model file")
@@ -154,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, ModelFileError, ValueError) as exc:
+    except (DataError, ModelFileError, TeacherFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (ParityError, QuantizationError) as exc:

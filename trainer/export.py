@@ -50,7 +50,7 @@ def _softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return torch.softmax(torch.from_numpy(logits) / temperature, dim=1).numpy()
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -200,4 +200,4 @@ def model_speed(onnx_path: Path, runs: int) -> dict:
 
     return {"ms_per_face": onnx_io.ms_per_face(onnx_path, runs=runs), "statistic": "median", "batch": 1,
             "threads": 1, "runs": runs, "runtime": f"onnxruntime {onnxruntime.__version__} CPUExecutionProvider",
-            "cpu": _cpu_name(), "load_average_1m": round(os.getloadavg()[0], 2)}
+            "cpu": cpu_name(), "load_average_1m": round(os.getloadavg()[0], 2)}

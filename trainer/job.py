@@ -15,7 +15,8 @@ from sentivis.settings import Settings
 from trainer.data import load_dataset
 from trainer.export import export_model, float_path_for, sibling_paths
 from trainer.quantize import QuantizationError, quantize_model
-from trainer.train import EpochResult, TrainConfig, train
+from sentivis.training import TrainConfig, config_from_params
+from trainer.train import EpochResult, train
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "emotion-net"
@@ -28,12 +29,7 @@ def model_path(settings: Settings, job_id: str) -> Path:
 
 
 def train_config(settings: Settings, job_id: str, params: dict[str, Any], dataset: Path) -> TrainConfig:
-    extra = {"widths": tuple(params["widths"])} if "widths" in params else {}
-    return TrainConfig(data=str(dataset), output=str(model_path(settings, job_id).with_suffix(".pt")),
-                       epochs=params["epochs"], batch_size=params["batch_size"],
-                       learning_rate=params["learning_rate"], weight_decay=params["weight_decay"],
-                       label_smoothing=params["label_smoothing"], dropout=params["dropout"], seed=params["seed"],
-                       threads=params["threads"], precision=params["precision"], **extra)
+    return config_from_params(params, data=str(dataset), output=str(model_path(settings, job_id).with_suffix(".pt")))
 
 
 def export_served_model(checkpoint: str, onnx_path: Path, data) -> tuple[Path, dict[str, Any]]:

@@ -1,50 +1,30 @@
 """The train loop, one evaluation pass, and checkpoints that can be resumed."""
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from sentivis.jobs import PRECISIONS
-from sentivis.labels import EMOTIONS
-from trainer.augment import AugmentConfig, augment_batch
+from sentivis.labels import EMOTIONS, NUM_EMOTIONS
+from sentivis.training import PRECISIONS, TrainConfig
+from trainer.augment import augment_batch, mix_batch
 from trainer.data import FaceDataset, FaceSplit, load_dataset
 from trainer.files import temp_path_for
-from trainer.metrics import classification_report
 from trainer.model import EmotionNet
+from trainer.teachers import targets_for as teacher_targets
 
 CHECKPOINT_FORMAT = 1
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    output: str = "artifacts/emotion-net.pt"
-    epochs: int = 50
-    batch_size: int = 128
-    learning_rate: float = 0.05
-    weight_decay: float = 5e-4
-    momentum: float = 0.9
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    num_workers: int = 0
-    device: str = "cpu"
-    seed: int = 0
-    threads: int = 0  # 0: torch's default
-    widths: tuple[int, ...] = (16, 32, 64, 128, 256)
-    dropout: float = 0.3
-    # "bf16": forward pass and loss under bfloat16 autocast (weights and optimizer stay float32);
-    # about 1.7-2x faster on CPUs with AVX-512 bf16 / AMX and on recent GPUs.
-    precision: str = "fp32"
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+PLAN_STEPS = 12  # timed optimizer steps (after 3 warm-up steps) that set the epochs of a --minutes run
 
 
 @dataclass
@@ -77,24 +57,143 @@ def predict_logits(model: torch.nn.Module, images: np.ndarray, batch_size: int =
     return torch.cat(out).numpy()
 
 
-def evaluate(model: torch.nn.Module, split: FaceSplit, device: str = "cpu", temperature: float = 1.0) -> dict:
-    """Full report (accuracy, macro-F1, per class, confusion, ECE) of a torch model on one split."""
-    logits = predict_logits(model, split.images, device=device)
-    probabilities = torch.softmax(torch.from_numpy(logits) / temperature, dim=1).numpy()
-    report = classification_report(probabilities, split.labels)
-    report["split"] = split.name
-    return report
+class Schedule:
+    """Linear warm-up, then cosine decay to zero, per optimizer step."""
 
+    def __init__(self, peak: float, steps_per_epoch: int, epochs: int, warmup_epochs: float):
+        self.peak, self.total = peak, steps_per_epoch * epochs
+        self.warmup = int(warmup_epochs * steps_per_epoch)
 
-def _lr_at(step: int, total: int, warmup: int, peak: float) -> float:
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return peak * 0.5 * (1 + math.cos(math.pi * progress))
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return self.peak * (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.total - self.warmup)
+        return self.peak * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def build_model(cfg: TrainConfig) -> EmotionNet:
     return EmotionNet(widths=tuple(cfg.widths), dropout=cfg.dropout)
+
+
+def build_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    return torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}],
+                           lr=cfg.learning_rate, momentum=cfg.momentum, nesterov=True)
+
+
+def build_ema(cfg: TrainConfig, model: torch.nn.Module) -> AveragedModel | None:
+    """The weights' exponential moving average (BatchNorm statistics included), or None when off."""
+    if not cfg.ema_decay:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+
+
+def loss_fn(cfg: TrainConfig, logits: torch.Tensor, targets: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+    """Cross-entropy on the (possibly mixed) label distribution, plus distillation when teachers are given.
+
+    Distillation (Hinton et al. 2015): KL(teacher_T || student_T) * T^2 with both distributions
+    softened at temperature T; the teacher's is its probabilities raised to 1/T, renormalised.
+    """
+    hard = F.cross_entropy(logits, targets, label_smoothing=cfg.label_smoothing)
+    if teacher is None:
+        return hard
+    t = cfg.distill_temperature
+    soft_teacher = torch.softmax(torch.log(teacher.clamp_min(1e-6)) / t, dim=1)
+    kl = F.kl_div(F.log_softmax(logits / t, dim=1), soft_teacher, reduction="batchmean") * t * t
+    return cfg.distill_weight * kl + (1 - cfg.distill_weight) * hard
+
+
+@dataclass
+class Run:
+    """What one training run carries from step to step (and into its resume file)."""
+
+    cfg: TrainConfig
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    ema: AveragedModel | None
+    generator: torch.Generator
+    schedule: Schedule
+    device: torch.device
+    images: torch.Tensor  # uint8 [N, 48, 48], the training split
+    labels: torch.Tensor
+    teacher: torch.Tensor | None  # float [N, 7] averaged teacher probabilities, or None
+
+    @property
+    def evaluated(self) -> torch.nn.Module:
+        """The network that is validated and saved: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.labels) / self.cfg.batch_size)
+
+
+def train_step(run: Run, idx: torch.Tensor, lr: float) -> tuple[float, int]:
+    """One optimizer step on the faces idx; returns (summed loss, correct predictions)."""
+    cfg = run.cfg
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    x = augment_batch(to_input(run.images[idx]).to(run.device), cfg.augment, run.generator)
+    y = run.labels[idx].to(run.device)
+    targets = F.one_hot(y, NUM_EMOTIONS).float()
+    teacher = run.teacher[idx].to(run.device) if run.teacher is not None else None
+    if cfg.mixup or cfg.cutmix:
+        both = targets if teacher is None else torch.cat([targets, teacher], dim=1)
+        x, both = mix_batch(x, both, cfg.mixup, cfg.cutmix, cfg.mix_probability, run.generator)
+        targets, teacher = (both, None) if teacher is None else (both[:, :NUM_EMOTIONS], both[:, NUM_EMOTIONS:])
+    x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+        logits = run.model(x).float()
+        loss = loss_fn(cfg, logits, targets, teacher)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    if run.ema is not None:
+        run.ema.update_parameters(run.model)
+    return loss.item() * len(y), int((logits.argmax(1) == y).sum().item())
+
+
+def train_one_epoch(run: Run, epoch: int, show_progress: bool) -> tuple[float, float, float]:
+    """One pass over the training split in a fresh order; returns (mean loss, accuracy, last lr)."""
+    run.model.train()
+    order = torch.randperm(len(run.labels), generator=run.generator)
+    loss_sum, correct, lr = 0.0, 0, 0.0
+    bar = tqdm(range(run.steps_per_epoch), desc=f"epoch {epoch}/{run.cfg.epochs}", disable=not show_progress,
+               leave=False, dynamic_ncols=True)
+    for step in bar:
+        lr = run.schedule((epoch - 1) * run.steps_per_epoch + step)
+        loss, right = train_step(run, order[step * run.cfg.batch_size:(step + 1) * run.cfg.batch_size], lr)
+        loss_sum, correct = loss_sum + loss, correct + right
+        seen = min((step + 1) * run.cfg.batch_size, len(run.labels))
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    return loss_sum / len(run.labels), correct / len(run.labels), lr
+
+
+def validate(model: torch.nn.Module, split: FaceSplit, device: torch.device) -> tuple[float, float]:
+    """(loss, accuracy) of the plain softmax on a split, one pass per face."""
+    logits = predict_logits(model, split.images, device=str(device))
+    loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(split.labels)).item()
+    return loss, float((logits.argmax(1) == split.labels).mean())
+
+
+def plan_epochs(run: Run, val_size: int, minutes: float) -> int:
+    """Epochs that fit in `minutes`, from optimizer steps timed on a throw-away copy of the run."""
+    probe = Run(run.cfg, copy.deepcopy(run.model), None, None, torch.Generator().manual_seed(run.cfg.seed),
+                run.schedule, run.device, run.images, run.labels, run.teacher)
+    probe.optimizer = build_optimizer(run.cfg, probe.model)
+    probe.model.train()
+    times = []
+    for i in range(3 + PLAN_STEPS):
+        idx = torch.randint(len(run.labels), (run.cfg.batch_size,), generator=probe.generator)
+        started = time.perf_counter()
+        train_step(probe, idx, run.cfg.learning_rate * 1e-3)
+        times.append(time.perf_counter() - started)
+    step_seconds = float(np.median(times[3:]))
+    # Validation runs forward only on val_size faces: about a third of a training step per batch.
+    epoch_seconds = step_seconds * (run.steps_per_epoch + val_size / run.cfg.batch_size / 3)
+    return max(1, int(minutes * 60 // epoch_seconds))
 
 
 def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCallback | None = None,
@@ -111,75 +210,43 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
     np.random.seed(cfg.seed)
     device = torch.device(cfg.device)
     data = dataset or load_dataset(cfg.data, seed=cfg.seed)
+    teacher = None
+    if cfg.teachers:
+        teacher = torch.from_numpy(teacher_targets(cfg.teachers, data)["train"])
     model = build_model(cfg).to(device).to(memory_format=torch.channels_last)
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    optimizer = torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}],
-                                lr=cfg.learning_rate, momentum=cfg.momentum, nesterov=True)
-    generator = torch.Generator().manual_seed(cfg.seed)
+    state = torch.load(resume, map_location=device, weights_only=False) if resume else None
+    if state is not None and cfg.minutes:
+        cfg = replace(cfg, epochs=state["config"]["epochs"])  # the plan made when the run began
+    steps_per_epoch = math.ceil(len(data.train) / cfg.batch_size)
+    run = Run(cfg, model, build_optimizer(cfg, model), build_ema(cfg, model), torch.Generator().manual_seed(cfg.seed),
+              Schedule(cfg.learning_rate, steps_per_epoch, cfg.epochs, cfg.warmup_epochs), device,
+              torch.from_numpy(data.train.images), torch.from_numpy(data.train.labels), teacher)
+    if cfg.minutes and state is None:
+        cfg = run.cfg = replace(cfg, epochs=plan_epochs(run, len(data.val), cfg.minutes))
+        run.schedule = Schedule(cfg.learning_rate, steps_per_epoch, cfg.epochs, cfg.warmup_epochs)
+        if show_progress:
+            tqdm.write(f"{cfg.minutes:g} minutes: {cfg.epochs} epochs")
     history: list[dict] = []
     best = {"val_accuracy": -1.0, "epoch": 0}
     start_epoch = 1
     output = Path(cfg.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    resume_path = resume_path_for(output)
-    if resume:
-        state = torch.load(resume, map_location=device, weights_only=False)
-        model.load_state_dict(state["last_state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
-
-    train_split = data.train
-    steps_per_epoch = math.ceil(len(train_split) / cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
-    warmup = int(cfg.warmup_epochs * steps_per_epoch)
-    images = torch.from_numpy(train_split.images)
-    labels = torch.from_numpy(train_split.labels)
+    if state is not None:
+        history, best, start_epoch = restore(run, state)
 
     for epoch in range(start_epoch, cfg.epochs + 1):
-        model.train()
         started = time.perf_counter()
-        order = torch.randperm(len(train_split), generator=generator)
-        loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", disable=not show_progress,
-                   leave=False, dynamic_ncols=True)
-        for step in bar:
-            lr = _lr_at((epoch - 1) * steps_per_epoch + step, total_steps, warmup, cfg.learning_rate)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = augment_batch(to_input(images[idx]), cfg.augment, generator)
-            x = x.to(device).contiguous(memory_format=torch.channels_last)
-            y = labels[idx].to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += len(y)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
-        val_logits = predict_logits(model, data.val.images, device=str(device))
-        val_loss = F.cross_entropy(torch.from_numpy(val_logits), torch.from_numpy(data.val.labels)).item()
-        val_acc = float((val_logits.argmax(1) == data.val.labels).mean())
-        result = EpochResult(epoch, loss_sum / seen, correct / seen, val_loss, val_acc, lr,
-                             time.perf_counter() - started)
+        train_loss, train_acc, lr = train_one_epoch(run, epoch, show_progress)
+        val_loss, val_acc = validate(run.evaluated, data.val, device)
+        result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started)
         history.append(asdict(result))
         if show_progress:
-            tqdm.write(f"epoch {epoch}/{cfg.epochs}  loss {result.train_loss:.4f}  acc {result.train_accuracy:.4f}  "
+            tqdm.write(f"epoch {epoch}/{cfg.epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}  "
                        f"val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  lr {lr:.4g}  {result.seconds:.0f}s")
         if val_acc > best["val_accuracy"]:
             best = {"val_accuracy": val_acc, "epoch": epoch}
-            save_checkpoint(output, model, cfg, data, history, best)
-        save_atomic({"format": CHECKPOINT_FORMAT, "last_state_dict": model.state_dict(),
-                    "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-                    "torch_rng": torch.get_rng_state(), "history": history, "best": best, "epoch": epoch,
-                    "config": config_dict(cfg)}, resume_path)
+            save_checkpoint(output, run.evaluated, cfg, data, history, best)
+        save_atomic(resume_state(run, history, best, epoch), resume_path_for(output))
         if on_epoch_end:
             on_epoch_end(result, cfg.epochs)
     # The best checkpoint carries the complete history, not the one up to its own epoch.
@@ -189,14 +256,27 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
     return checkpoint["metrics"]
 
 
+def resume_state(run: Run, history: list[dict], best: dict, epoch: int) -> dict:
+    return {"format": CHECKPOINT_FORMAT, "last_state_dict": run.model.state_dict(),
+            "ema_state_dict": run.ema.state_dict() if run.ema is not None else None,
+            "optimizer": run.optimizer.state_dict(), "generator": run.generator.get_state(),
+            "torch_rng": torch.get_rng_state(), "history": history, "best": best, "epoch": epoch,
+            "config": run.cfg.as_dict()}
+
+
+def restore(run: Run, state: dict) -> tuple[list[dict], dict, int]:
+    """Load a resume file into the run; returns (history, best, the next epoch)."""
+    run.model.load_state_dict(state["last_state_dict"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    if run.ema is not None and state.get("ema_state_dict") is not None:
+        run.ema.load_state_dict(state["ema_state_dict"])
+    run.generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    return state["history"], state["best"], state["epoch"] + 1
+
+
 def resume_path_for(output: Path) -> Path:
     return output.with_name(output.stem + ".resume.pt")
-
-
-def config_dict(cfg: TrainConfig) -> dict:
-    d = asdict(cfg)
-    d["widths"] = list(cfg.widths)
-    return d
 
 
 def save_atomic(obj: dict, path: Path) -> None:
@@ -215,7 +295,7 @@ def save_checkpoint(path: Path, model: EmotionNet, cfg: TrainConfig, data: FaceD
         "format": CHECKPOINT_FORMAT,
         "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
         "labels": dict(enumerate(EMOTIONS)),
-        "config": config_dict(cfg),
+        "config": cfg.as_dict(),
         "metrics": {"best_epoch": best["epoch"], "val_accuracy": best["val_accuracy"], "history": list(history)},
         "data": {"source": data.source, "layout": data.layout, "validation": data.val_from,
                  "train_size": len(data.train), "val_size": len(data.val), "test_size": len(data.test),

@@ -6,15 +6,18 @@ import pytest
 from sentivis import jobs, registry
 from sentivis.redis_io import connect
 from sentivis.settings import Settings
+from sentivis.training import TrainConfig
 from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
 from trainer.job import run_job
 
 
 def test_params_get_defaults_and_the_dataset_stays_inside(tmp_path):
     clean = jobs.validate_params({"dataset": "fer/fer2013.csv.gz", "epochs": 3}, tmp_path)
-    assert clean["epochs"] == 3 and clean["batch_size"] == 128 and clean["learning_rate"] == 0.05
-    assert clean["precision"] == "fp32"
-    assert jobs.validate_params({"dataset": "a.csv", "precision": "bf16"}, tmp_path)["precision"] == "bf16"
+    defaults = TrainConfig(data="x")
+    assert clean["epochs"] == 3 and clean["batch_size"] == defaults.batch_size == 128
+    assert clean["learning_rate"] == defaults.learning_rate == 0.05  # the shipped model's recipe
+    assert clean["widths"] == list(defaults.widths) and clean["precision"] == defaults.precision
+    assert jobs.validate_params({"dataset": "a.csv", "precision": "fp32"}, tmp_path)["precision"] == "fp32"
     assert jobs.resolve_dataset(tmp_path, "fer/fer2013.csv.gz") == tmp_path / "fer" / "fer2013.csv.gz"
     assert jobs.resolve_dataset(tmp_path, str(tmp_path / "a.csv")) == tmp_path / "a.csv"
 
@@ -27,7 +30,9 @@ def test_datasets_outside_the_folder_are_rejected(tmp_path, dataset):
 
 @pytest.mark.parametrize("params, message", [
     ({}, "dataset is required"),
-    ({"dataset": "a.csv", "epochs": 0}, "epochs must lie in 1..500"),
+    ({"dataset": "a.csv", "epochs": 0}, "epochs must lie in 1..1000"),
+    ({"dataset": "a.csv", "learning_rate": float("nan")}, "learning_rate must lie in"),
+    ({"dataset": "a.csv", "teachers": ["t1"]}, "unknown parameter(s) teachers"),
     ({"dataset": "a.csv", "epochs": 2.5}, "epochs must be an integer"),
     ({"dataset": "a.csv", "epochs": True}, "epochs must be an integer"),
     ({"dataset": "a.csv", "learning_rate": "fast"}, "learning_rate must be a number"),
