@@ -97,12 +97,10 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
         data = load_dataset(data or config["data"], seed=config.get("seed", 0))
 
     # Calibration on validation only; the test split is looked at once, below, for the report.
-    val_logits_single = predict_logits(net, data.val.images)
     val_logits = _logits(net, data.val.images, mirror_average)
-    test_logits = _logits(net, data.test.images, mirror_average)
     temperature = fit_temperature(val_logits, data.val.labels)
     calibrated = CalibratedEmotionNet(net, temperature, mirror_average).eval()
-    val_x, test_x = to_float(data.val.images), to_float(data.test.images)
+    val_x = to_float(data.val.images)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     paths = sibling_paths(output)
@@ -115,53 +113,19 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
         val_probabilities = onnx_io.run(sess, val_x)
         max_diff = onnx_io.check_parity(val_probabilities, onnx_io.torch_probabilities(calibrated, val_x),
                                         parity_tolerance)
-        test_probabilities = onnx_io.run(sess, test_x)
-        test_report = classification_report(test_probabilities, data.test.labels)
-        val_report = classification_report(val_probabilities, data.val.labels)
+        test_report = classification_report(onnx_io.run(sess, to_float(data.test.images)), data.test.labels)
         card = {
             "card_format": CARD_FORMAT,
             "name": output.stem,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "file": {"name": output.name, "sha256": file_sha256(staged["onnx"]),
-                     "bytes": staged["onnx"].stat().st_size, "opset": onnx_io.OPSET,
-                     "input": {"name": onnx_io.INPUT_NAME, "dtype": "float32", "shape": ["N", 1, 48, 48]},
-                     "output": {"name": onnx_io.OUTPUT_NAME, "dtype": "float32", "shape": ["N", len(EMOTIONS)],
-                                "meaning": "softmax probabilities in label order, temperature inside"}},
+            "file": _file_section(output, staged["onnx"]),
             "labels": list(EMOTIONS),
-            "preprocessing": {
-                "input": "one grey (luma) face crop of 48x48 pixels per face",
-                "scale": "pixel / 255, so 0..1, float32, layout [N, 1, 48, 48]",
-                "face_crop": (f"the detector's face box grown by a margin on each side (SENTIVIS_FACE_MARGIN, "
-                              f"default {Settings.face_margin} of the box size), resized to 48x48: FER-2013 "
-                              f"faces are loosely cropped like this"),
-                "normalisation": "mean/std normalisation is inside the graph; do not normalise again"},
+            "preprocessing": PREPROCESSING,
             "accuracy": test_report["accuracy"],
-            "data": {
-                "source": data.source, "layout": data.layout,
-                "splits": {
-                    "train": _split_summary(data.train, "training"),
-                    "validation": {**_split_summary(data.val, "selecting the checkpoint (best epoch) and "
-                                                              "fitting the temperature"), "from": data.val_from},
-                    "test": _split_summary(data.test, "reported once, at export; never used for selection "
-                                                      "or tuning")},
-                "checkpoint_selected_on": data.val.name,
-                "calibration_fitted_on": data.val.name,
-                "reported_on": data.test.name,
-                "checkpoint_data": checkpoint.get("data")},
-            "metrics": {
-                "validation": {"split": data.val.name, "samples": len(data.val), "accuracy": val_report["accuracy"],
-                               "checkpoint_accuracy": checkpoint["metrics"]["val_accuracy"],
-                               "accuracy_single_pass": float((val_logits_single.argmax(1) == data.val.labels).mean()),
-                               "accuracy_mirror_average": float(
-                                   (_logits(net, data.val.images, True).argmax(1) == data.val.labels).mean()),
-                               "nll_before_calibration": negative_log_likelihood(val_logits, data.val.labels),
-                               "nll_after_calibration": negative_log_likelihood(val_logits, data.val.labels,
-                                                                                temperature)},
-                "test": {"split": data.test.name, **{k: test_report[k] for k in (
-                            "samples", "accuracy", "macro_f1", "per_class", "confusion_matrix")},
-                         "ece_before_calibration": expected_calibration_error(_softmax(test_logits),
-                                                                              data.test.labels),
-                         "ece_after_calibration": test_report["ece"]}},
+            "data": _data_section(data, checkpoint),
+            "metrics": {"validation": _validation_section(net, checkpoint, data, val_logits, val_probabilities,
+                                                          temperature),
+                        "test": _test_section(net, data, test_report, mirror_average)},
             "calibration": {"method": "temperature scaling (Guo et al. 2017), LBFGS on the validation NLL",
                             "temperature": temperature, "fitted_on": data.val.name, "inside_graph": True},
             "parity": {"runtime": "onnxruntime", "split": data.val.name, "samples": len(data.val),
@@ -174,10 +138,7 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
                       "widths": list(config["widths"]), "parameters": count_parameters(net),
                       "multiply_adds": count_multiply_adds(net)},
             "speed": model_speed(staged["onnx"], benchmark_runs),
-            "training": {"checkpoint": str(checkpoint_path), "config": config,
-                         "summary": _history_summary(checkpoint["metrics"]["history"],
-                                                     checkpoint["metrics"]["best_epoch"]),
-                         "history": checkpoint["metrics"]["history"]},
+            "training": _training_section(checkpoint_path, checkpoint),
         }
         confusion_png(test_report["confusion_matrix"], staged["confusion"],
                       f"{data.test.name}: accuracy {test_report['accuracy']:.3f}, "
@@ -186,6 +147,78 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
         write_json(staged["card"], card)
         files.commit()
     return card
+
+
+PREPROCESSING = {
+    "input": "one grey (luma) face crop of 48x48 pixels per face",
+    "scale": "pixel / 255, so 0..1, float32, layout [N, 1, 48, 48]",
+    "face_crop": (f"the detector's face box grown by a margin on each side (SENTIVIS_FACE_MARGIN, "
+                  f"default {Settings.face_margin} of the box size), resized to 48x48: FER-2013 "
+                  f"faces are loosely cropped like this"),
+    "normalisation": "mean/std normalisation is inside the graph; do not normalise again"}
+
+
+def _file_section(output: Path, staged: Path) -> dict:
+    return {"name": output.name, "sha256": file_sha256(staged), "bytes": staged.stat().st_size,
+            "opset": onnx_io.OPSET,
+            "input": {"name": onnx_io.INPUT_NAME, "dtype": "float32", "shape": ["N", 1, 48, 48]},
+            "output": {"name": onnx_io.OUTPUT_NAME, "dtype": "float32", "shape": ["N", len(EMOTIONS)],
+                       "meaning": "softmax probabilities in label order, temperature inside"}}
+
+
+def _data_section(data: FaceDataset, checkpoint: dict) -> dict:
+    return {
+        "source": data.source, "layout": data.layout,
+        "splits": {
+            "train": _split_summary(data.train, "training"),
+            "validation": {**_split_summary(data.val, "selecting the checkpoint (best epoch) and fitting the "
+                                                      "temperature"), "from": data.val_from},
+            "test": _split_summary(data.test, "reported once, at export; never used for selection or tuning")},
+        "checkpoint_selected_on": data.val.name,
+        "calibration_fitted_on": data.val.name,
+        "reported_on": data.test.name,
+        "checkpoint_data": checkpoint.get("data")}
+
+
+def _validation_section(net: torch.nn.Module, checkpoint: dict, data: FaceDataset, val_logits: np.ndarray,
+                        val_probabilities: np.ndarray, temperature: float) -> dict:
+    labels = data.val.labels
+    return {"split": data.val.name, "samples": len(data.val),
+            "accuracy": classification_report(val_probabilities, labels)["accuracy"],
+            "checkpoint_accuracy": checkpoint["metrics"]["val_accuracy"],
+            "accuracy_single_pass": float((_logits(net, data.val.images, False).argmax(1) == labels).mean()),
+            "accuracy_mirror_average": float((_logits(net, data.val.images, True).argmax(1) == labels).mean()),
+            "ece_after_calibration": expected_calibration_error(val_probabilities, labels),
+            "nll_before_calibration": negative_log_likelihood(val_logits, labels),
+            "nll_after_calibration": negative_log_likelihood(val_logits, labels, temperature)}
+
+
+def _test_section(net: torch.nn.Module, data: FaceDataset, report: dict, mirror_average: bool) -> dict:
+    """The test split's one report: the calibrated model's, and the ECE the plain softmax had."""
+    plain = _softmax(_logits(net, data.test.images, mirror_average))
+    return {"split": data.test.name,
+            **{k: report[k] for k in ("samples", "accuracy", "macro_f1", "per_class", "confusion_matrix")},
+            "ece_before_calibration": expected_calibration_error(plain, data.test.labels),
+            "ece_after_calibration": report["ece"]}
+
+
+def _training_section(checkpoint_path: str | Path, checkpoint: dict) -> dict:
+    config, metrics = checkpoint["config"], checkpoint["metrics"]
+    section = {"checkpoint": str(checkpoint_path), "config": config,
+               "summary": _history_summary(metrics["history"], metrics["best_epoch"]),
+               "history": metrics["history"]}
+    if config.get("teachers"):
+        section["distillation"] = distillation_summary(config["teachers"])
+    return section
+
+
+def distillation_summary(teacher_files: list[str]) -> dict:
+    """The teachers a student learned from, as their committed files tell (PublicTest only)."""
+    from trainer.teachers import report
+
+    result = report(list(teacher_files))
+    return {"teachers": result["teachers"], "ensemble_val_accuracy": result["ensemble"]["val_accuracy"],
+            "files": list(teacher_files)}
 
 
 def _logits(net: torch.nn.Module, images: np.ndarray, mirror_average: bool) -> np.ndarray:
