@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from sentivis.labels import EMOTIONS, NUM_EMOTIONS
@@ -84,10 +84,19 @@ def build_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Opt
 
 
 def build_ema(cfg: TrainConfig, model: torch.nn.Module) -> AveragedModel | None:
-    """The weights' exponential moving average (BatchNorm statistics included), or None when off."""
+    """The weights' exponential moving average (BatchNorm statistics included), or None when off.
+
+    The decay warms up as min(decay, (1 + n) / (10 + n)) after n updates (as timm's ModelEmaV2
+    does), so the average does not drag the random initial weights along for thousands of steps.
+    """
     if not cfg.ema_decay:
         return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        decay = min(cfg.ema_decay, (1 + float(n)) / (10 + float(n)))
+        return averaged * decay + current * (1 - decay)
+
+    return AveragedModel(model, avg_fn=average, use_buffers=True)
 
 
 def loss_fn(cfg: TrainConfig, logits: torch.Tensor, targets: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
