@@ -5,6 +5,9 @@ the configured file (SENTIVIS_EMOTION_WEIGHTS). A new candidate is loaded comple
 replaces the served model, and a candidate that fails to load or breaks the contract is never
 served: the old model stays, the error is kept for the heartbeat. A missing file never unloads
 a working model.
+
+The configured file is also registered, as the shipped version (idempotent: by content hash,
+and never made active), so the page lists it and can roll back to it after a trained model.
 """
 from __future__ import annotations
 
@@ -14,8 +17,9 @@ from dataclasses import dataclass
 
 import redis
 
-from classifier.model import EmotionModel, ModelError
 from sentivis import registry
+from sentivis.contract import ModelFileError
+from sentivis.emotions import EmotionModel
 from sentivis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class ModelWatcher:
         self.model: EmotionModel | None = None
         self.last_error: str | None = None
         self._tried: tuple | None = None  # signature of the candidate last loaded or refused
+        self._offered: tuple | None = None  # signature of the configured file last registered or refused
 
     def candidate(self, client: redis.Redis) -> Candidate | None:
         record = registry.active_record(client)
@@ -63,6 +68,7 @@ class ModelWatcher:
 
         Raises redis.RedisError when the registry cannot be read (the caller reconnects).
         """
+        self.register_configured(client)
         candidate = self.candidate(client)
         if candidate is None or candidate.signature == self._tried:
             return False
@@ -72,9 +78,9 @@ class ModelWatcher:
                                       batch=self.settings.classifier_batch, source=candidate.source,
                                       version=candidate.version)
             if candidate.sha256 and model.sha256 != candidate.sha256:
-                raise ModelError(f"{candidate.path} does not match the registered version {candidate.version} "
+                raise ModelFileError(f"{candidate.path} does not match the registered version {candidate.version} "
                                  f"(sha256 {model.sha256[:12]}, registered {candidate.sha256[:12]})")
-        except ModelError as exc:
+        except ModelFileError as exc:
             self.last_error = str(exc)
             log.error("not using the new model (%s): %s", "still serving " + self.model.version
                       if self.model else "no model loaded", exc)
@@ -83,3 +89,23 @@ class ModelWatcher:
         log.info("serving emotion model %s from %s (%s)%s", model.version, model.path, model.source,
                  f", replacing {previous.version}" if previous else "")
         return True
+
+    def register_configured(self, client: redis.Redis) -> None:
+        """Register the configured file as the shipped version, once per change of the file.
+
+        Only a file that meets the model contract is offered. Raises redis.RedisError (the next
+        poll tries again).
+        """
+        path = self.settings.emotion_weights
+        signature = _file_signature(path)
+        if signature is None or signature == self._offered:
+            return
+        try:
+            EmotionModel.load(path, threads=1, batch=1)
+        except ModelFileError as exc:
+            self._offered = signature
+            log.warning("not registering the configured model: %s", exc)
+            return
+        record = registry.register_model(client, path, {}, activate=False, shipped=True)
+        self._offered = signature
+        log.info("configured model %s registered as the shipped version %s", path, record["version"])

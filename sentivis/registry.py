@@ -1,12 +1,19 @@
 """The emotion-model registry in Redis: which ONNX files exist and which one classifiers serve.
 
 `streams.MODEL_VERSIONS` is a hash version -> JSON record; `streams.MODEL_ACTIVE` holds the
-active version. Classifiers poll the active version and load its file without a restart; the
-trainer registers what it exports and the gateway's REST API lists and activates versions.
+active version; `streams.MODEL_SHIPPED` the version of the model file classifiers are configured
+with (SENTIVIS_EMOTION_WEIGHTS, the shipped model by default), which they register themselves.
+Classifiers poll the active version and load its file without a restart; with none active they
+serve their configured file. The trainer registers what it exports and the gateway's REST API
+lists and activates versions.
 
-A record:
-    {"version": "20261125T070102Z-1a2b3c4d", "path": "/abs/emotion-net.onnx",
-     "sha256": "...", "created_at": 1764054062.5, "metrics": {...}, "card": {...} | None}
+Versions are content-addressed: a version id is the file's stem and the start of its sha256
+(`emotion-net-33761054`, the name a classifier gives a file it serves), and registering bytes
+that are already registered returns that record instead of adding another.
+
+A record (JSON-safe):
+    {"version": "emotion-net-1a2b3c4d", "path": "/abs/emotion-net.onnx", "sha256": "...",
+     "created_at": 1764054062.5, "metrics": {...}, "card": {...} | None}
 """
 from __future__ import annotations
 
@@ -51,31 +58,47 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def register_model(client: redis.Redis, onnx_path: str | Path, metrics: dict[str, Any],
-                   activate: bool = True) -> dict[str, Any]:
-    """Record an exported model file (and make it the active one unless activate=False).
+def version_id(path: str | Path, sha256: str) -> str:
+    """The id of a new version: the file's stem and the first 8 hex digits of its content hash."""
+    return f"{Path(path).stem}-{sha256[:8]}"
 
-    The file must exist; it is identified by its content hash, so classifiers can tell a
-    replaced file from the registered one. Returns the record.
+
+def find_by_sha256(client: redis.Redis, sha256: str) -> dict[str, Any] | None:
+    """The record of these exact bytes, or None when they were never registered."""
+    return next((r for r in list_versions(client) if r.get("sha256") == sha256), None)
+
+
+def register_model(client: redis.Redis, onnx_path: str | Path, metrics: dict[str, Any],
+                   activate: bool = True, shipped: bool = False) -> dict[str, Any]:
+    """Record a model file and return its record.
+
+    onnx_path: the file, which must exist; metrics: JSON-safe figures to show beside it;
+    activate: make it the version classifiers serve; shipped: it is the classifiers' configured
+    file (MODEL_SHIPPED points at it, activation is left alone). Bytes already registered keep
+    their version and creation time: the record takes the new path, card and metrics.
     """
     path = Path(onnx_path).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     sha256 = file_sha256(path)
-    created_at = time.time()
-    version = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(created_at)) + "-" + sha256[:8]
-    record = {"version": version, "path": str(path), "sha256": sha256, "created_at": created_at,
-              "metrics": dict(metrics), "card": read_card(path)}
-    pipe = client.pipeline()  # MULTI: the record and the active pointer change together
-    pipe.hset(streams.MODEL_VERSIONS, version, json.dumps(record))
+    existing = find_by_sha256(client, sha256) or {}
+    record = {"version": existing.get("version") or version_id(path, sha256), "path": str(path),
+              "sha256": sha256, "created_at": existing.get("created_at") or time.time(),
+              "metrics": {**existing.get("metrics", {}), **metrics},
+              "card": read_card(path) or existing.get("card")}
+    pipe = client.pipeline()  # MULTI: the record and the pointers change together
+    pipe.hset(streams.MODEL_VERSIONS, record["version"], json.dumps(record))
     if activate:
-        pipe.set(streams.MODEL_ACTIVE, version)
+        pipe.set(streams.MODEL_ACTIVE, record["version"])
+    if shipped:
+        pipe.set(streams.MODEL_SHIPPED, record["version"])
     pipe.execute()
     return record
 
 
 def activate(client: redis.Redis, version: str) -> dict[str, Any]:
-    """Make a registered version the one classifiers serve; returns its record.
+    """Make a registered version the one classifiers serve (the shipped one too: a rollback);
+    returns its record.
 
     Raises UnknownVersion (a KeyError) when the version was never registered.
     """
@@ -86,9 +109,24 @@ def activate(client: redis.Redis, version: str) -> dict[str, Any]:
     return json.loads(raw)
 
 
+def _decoded(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def active_version(client: redis.Redis) -> str | None:
-    version = client.get(streams.MODEL_ACTIVE)
-    return version.decode() if isinstance(version, bytes) else version
+    """The version activated in the registry (None: classifiers serve their configured file)."""
+    return _decoded(client.get(streams.MODEL_ACTIVE))
+
+
+def shipped_version(client: redis.Redis) -> str | None:
+    """The version of the classifiers' configured file, once a classifier registered it."""
+    return _decoded(client.get(streams.MODEL_SHIPPED))
+
+
+def served_version(client: redis.Redis) -> str | None:
+    """What classifiers serve: the active version, else the shipped one."""
+    active, shipped = client.mget(streams.MODEL_ACTIVE, streams.MODEL_SHIPPED)
+    return _decoded(active or shipped)
 
 
 def active_record(client: redis.Redis) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ HEARTBEAT_PREFIX = "sentivis:heartbeat:"  # + "<service>:<consumer>", JSON, expi
 
 MODEL_ACTIVE = "sentivis:models:emotion:active"  # the version classifiers must serve
 MODEL_VERSIONS = "sentivis:models:emotion:versions"  # hash: version -> JSON record
+MODEL_SHIPPED = "sentivis:models:emotion:shipped"  # the version of the classifiers' own model file
 
 TRAINING_JOBS = "sentivis:training-jobs"  # sorted set of job ids by creation time
 

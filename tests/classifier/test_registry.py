@@ -1,4 +1,4 @@
-"""sentivis.registry against a real Redis: register, activate, list."""
+"""sentivis.registry against a real Redis: register, activate, list; the shipped version and rollback."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +9,8 @@ import pytest
 import redis
 
 from sentivis import registry, streams
+from tests.classifier.conftest import install
+from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings
 
 
 @pytest.fixture
@@ -21,7 +23,7 @@ def test_register_records_the_file_and_activates_it(client, model_files):
     record = registry.register_model(client, model_files["a"], {"test_accuracy": 0.61})
     sha = hashlib.sha256(model_files["a"].read_bytes()).hexdigest()
     assert record["sha256"] == sha
-    assert record["version"].endswith("-" + sha[:8])
+    assert record["version"] == "emotion-a-" + sha[:8]  # content-addressed
     assert record["path"] == str(model_files["a"].resolve())
     assert record["metrics"] == {"test_accuracy": 0.61}
     assert record["card"]["version"] == "test-a"
@@ -75,3 +77,71 @@ def test_card_path_sits_beside_the_model(tmp_path):
     assert registry.read_card(tmp_path / "emotion-net.onnx") is None
     (tmp_path / "emotion-net.card.json").write_text("{not json")
     assert registry.read_card(tmp_path / "emotion-net.onnx") is None
+
+
+def test_the_same_bytes_register_once(client, model_files, tmp_path):
+    first = registry.register_model(client, model_files["a"], {"test_accuracy": 0.61}, activate=False)
+    copy = install(model_files["a"], tmp_path / "elsewhere.onnx")
+    again = registry.register_model(client, copy, {"job_id": "j1"})
+    assert again["version"] == first["version"] and again["created_at"] == first["created_at"]
+    assert again["path"] == str(copy.resolve())  # the newest file holding these bytes
+    assert again["metrics"] == {"test_accuracy": 0.61, "job_id": "j1"}
+    assert [r["version"] for r in registry.list_versions(client)] == [first["version"]]
+    assert registry.active_version(client) == first["version"]
+
+
+def test_the_shipped_version_is_served_until_another_is_active_and_can_be_activated_again(client, model_files):
+    assert registry.served_version(client) is None
+    shipped = registry.register_model(client, model_files["a"], {}, activate=False, shipped=True)
+    assert registry.shipped_version(client) == shipped["version"]
+    assert registry.active_version(client) is None  # registering the shipped file steals nothing
+    assert registry.served_version(client) == shipped["version"]
+    trained = registry.register_model(client, model_files["b"], {"test_accuracy": 0.7})
+    assert registry.served_version(client) == trained["version"]
+    # A classifier that starts again registers its file again: the trained model stays active.
+    registry.register_model(client, model_files["a"], {}, activate=False, shipped=True)
+    assert registry.active_version(client) == trained["version"]
+    assert registry.activate(client, shipped["version"])["sha256"] == shipped["sha256"]
+    assert registry.active_version(client) == registry.served_version(client) == shipped["version"]
+
+
+@pytest.fixture
+def classifier(redis_url):
+    running = []
+
+    def start(weights):
+        settings = service_settings(redis_url, weights)
+        running.append(ServiceThread(settings))
+        return Ends(redis_url, settings.consumer_name)
+
+    yield start
+    for service in running:
+        service.stop()
+
+
+def test_a_classifier_registers_its_file_as_shipped_and_rolling_back_serves_it_again(classifier, client, model_files):
+    trained = registry.register_model(client, model_files["b"], {"test_accuracy": 0.7})  # active before it starts
+    ends = classifier(model_files["a"])
+    ends.wait_heartbeat(lambda hb: hb["model"]["version"] == trained["version"])
+    sha = hashlib.sha256(model_files["a"].read_bytes()).hexdigest()
+    shipped = registry.find_by_sha256(client, sha)
+    assert shipped is not None and registry.shipped_version(client) == shipped["version"]
+    assert shipped["card"]["version"] == "test-a" and shipped["path"] == str(model_files["a"].resolve())
+    assert registry.active_version(client) == trained["version"], "the shipped file must not take over"
+
+    registry.activate(client, shipped["version"])  # what the page's "Roll back to this" does
+    hb = ends.wait_heartbeat(lambda hb: hb["model"]["sha256"] == sha)
+    assert hb["model"]["version"] == shipped["version"] and hb["last_error"] is None
+    ends.send((1, real_faces(1)))
+    (result,) = ends.results(1)
+    assert result.models["emotion"]["sha256"] == sha and result.faces[0]["emotion"] is not None
+    assert len(registry.list_versions(client)) == 2, "registered once, however often it polls"
+
+
+def test_a_configured_file_that_breaks_the_contract_is_not_registered(classifier, client, tmp_path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not an onnx model")
+    ends = classifier(broken)
+    hb = ends.wait_heartbeat(lambda hb: hb["last_error"])
+    assert "not a loadable ONNX model" in hb["last_error"]
+    assert registry.list_versions(client) == [] and registry.shipped_version(client) is None
