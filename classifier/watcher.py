@@ -79,7 +79,7 @@ class ModelWatcher:
                                       version=candidate.version)
             if candidate.sha256 and model.sha256 != candidate.sha256:
                 raise ModelFileError(f"{candidate.path} does not match the registered version {candidate.version} "
-                                 f"(sha256 {model.sha256[:12]}, registered {candidate.sha256[:12]})")
+                                     f"(sha256 {model.sha256[:12]}, registered {candidate.sha256[:12]})")
         except ModelFileError as exc:
             self.last_error = str(exc)
             log.error("not using the new model (%s): %s", "still serving " + self.model.version

@@ -35,9 +35,9 @@ class GatewayServer(BaseApplication):
         self.cfg.set("control_socket_disable", True)  # a fixed socket path would clash between stacks
 
     def load(self):
-        app, _, pipeline = create_app(self.settings)
-        pipeline.start()
-        log.info("gateway %s listening on http://%s:%d", pipeline.gateway_id, self.settings.gateway_host,
+        app, _, broker = create_app(self.settings)
+        broker.start()
+        log.info("gateway %s listening on http://%s:%d", broker.gateway_id, self.settings.gateway_host,
                  self.settings.gateway_port)
         return app
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import Request
 from PIL import Image
 
-from gateway.frames import JPEG_MAGIC, FrameRejected, jpeg_size
+from gateway.frame_checks import JPEG_MAGIC, FrameRejected, jpeg_size
 from sentivis.settings import Settings
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,22 +1,25 @@
-"""REST API under /api/v1: one-shot image analysis, model versions and training jobs.
+"""REST API under /api/v1: one-shot image analysis, model versions, training options and jobs.
 
 The gateway only records and enqueues: training runs in the trainer's Celery worker, and
-classifiers follow the registry's active version by themselves.
+classifiers follow the registry's active version by themselves. The training form's fields,
+ranges and defaults come from `sentivis.training` (TrainConfig), never from a copy here.
 """
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.analyze import WORKER_ERROR_STATUS, ImageRejected, max_request_bytes, prepare_image, read_upload
+from gateway.broker import inference_event
 from gateway.openapi import openapi_document
-from gateway.pipeline import inference_event
-from gateway.tracking import FaceTracker
-from sentivis import jobs, redis_io, registry
+from sentivis import jobs, redis_io, registry, training
 from sentivis.protocol import ERROR_CODES
+from sentivis.settings import Settings
+from sentivis.tracking import FaceTracker
 
 log = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -24,7 +27,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def _ctx():
     ext = current_app.extensions["sentivis"]
-    return ext["settings"], ext["pipeline"].redis
+    return ext["settings"], ext["broker"].redis
 
 
 def error(status: int, message: str, code: str | None = None):
@@ -52,7 +55,7 @@ def openapi():
 def analyze():
     """One JPEG or PNG -> the same JSON as an `inference` event, through the detector and classifier."""
     settings, client = _ctx()
-    pipeline = current_app.extensions["sentivis"]["pipeline"]
+    broker = current_app.extensions["sentivis"]["broker"]
     request.max_content_length = max_request_bytes(settings)  # Werkzeug answers 413 beyond it, unread
     try:
         image = prepare_image(read_upload(request, settings), settings)
@@ -60,7 +63,7 @@ def analyze():
         return error(exc.status, exc.message, exc.code)
     if not (redis_io.live_services(client, "detector") and redis_io.live_services(client, "classifier")):
         return error(503, "no detector or no classifier is running; try again shortly", "unavailable")
-    message = pipeline.analyze_once(image.jpeg, image.width, image.height, settings.frame_timeout_ms / 1000)
+    message = broker.analyze_once(image.jpeg, image.width, image.height, settings.frame_timeout_ms / 1000)
     if message is None:
         return error(503, ERROR_CODES["timeout"], "timeout")
     if message.error:
@@ -74,8 +77,12 @@ def analyze():
 
 @api.get("/models")
 def list_models():
+    """Every version, the shipped one marked; `active` is what classifiers serve (the shipped
+    version while no other is active)."""
     _, client = _ctx()
-    return jsonify(active=registry.active_version(client), versions=registry.list_versions(client))
+    shipped = registry.shipped_version(client)
+    versions = [{**record, "shipped": record["version"] == shipped} for record in registry.list_versions(client)]
+    return jsonify(active=registry.served_version(client), shipped=shipped, versions=versions)
 
 
 @api.post("/models/<version>/activate")
@@ -87,6 +94,39 @@ def activate_model(version: str):
         return error(404, str(exc))
     log.info("model version %s activated", version)
     return jsonify(active=version, model=record)
+
+
+def duration_estimate(params: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
+    """How long a job with these checked params trains, scaled from the shipped model's own
+    training run (its card beside SENTIVIS_EMOTION_WEIGHTS); None when that card has no run."""
+    basis = training.estimate_basis(registry.read_card(settings.emotion_weights))
+    if basis is None:
+        return None
+    return {"seconds": round(training.estimate_seconds(params, basis)), "basis": basis}
+
+
+@api.get("/training/options")
+def training_options():
+    """What the training form needs: the job parameters (TrainConfig's schema, defaults = the
+    shipped model's recipe), the data sets in the datasets folder, the defaults' duration."""
+    settings, _ = _ctx()
+    defaults = training.check_params({"dataset": None})
+    return jsonify(parameters=training.schema(), datasets=jobs.list_datasets(settings.datasets_dir),
+                   estimate=duration_estimate(defaults, settings))
+
+
+@api.post("/training/estimate")
+def estimate_training():
+    """The duration estimate for the form's current values (the dataset is not needed)."""
+    settings, _ = _ctx()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return error(400, "the body must be a JSON object with the training parameters")
+    try:
+        params = training.check_params({"dataset": None, **body})
+    except training.ParamsError as exc:
+        return error(400, str(exc))
+    return jsonify(estimate=duration_estimate(params, settings))
 
 
 @api.post("/training-jobs")

@@ -5,7 +5,7 @@ import threading
 from dataclasses import dataclass, field
 
 from gateway.limits import TokenBucket
-from gateway.tracking import FaceTracker
+from sentivis.tracking import FaceTracker
 from sentivis.settings import Settings
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sentivis import training
 from sentivis.labels import EMOTIONS
 
 
@@ -51,14 +52,40 @@ INFERENCE = {
 
 IMAGE_BODY = {"type": "string", "format": "binary"}
 
-TRAINING_PARAMS = {"type": "object", "description": "training parameters (see the README); at least the dataset",
-                   "properties": {"dataset": {"type": "string"}}, "additionalProperties": True}
+
+def parameter_schema(param: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema of one entry of sentivis.training.schema()."""
+    bounds = {key: param[key] for key in ("minimum", "maximum") if key in param}
+    if param["type"] == "integer_list":
+        out = {"type": "array", "items": {"type": "integer", **bounds},
+               "minItems": param["min_items"], "maxItems": param["max_items"]}
+    elif "choices" in param:
+        out = {"type": "string", "enum": param["choices"]}
+    else:
+        out = {"type": param["type"], **bounds}
+    return {**out, "default": param["default"], "description": param["help"]}
+
+
+def training_params_schema(parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """The training-job request body: the dataset and every job parameter of TrainConfig."""
+    return {"type": "object", "required": ["dataset"], "additionalProperties": False,
+            "description": "omitted parameters take their defaults, the recipe of the shipped model",
+            "properties": {"dataset": {"type": "string", "description": "a data set in the datasets folder, "
+                                       "as GET /api/v1/training/options lists it"},
+                           **{p["name"]: parameter_schema(p) for p in parameters}}}
+
+
+ESTIMATE = {"type": ["object", "null"], "description": "null when the shipped model's card has no training run",
+            "properties": {"seconds": {"type": "integer"}, "basis": {
+                "type": "object", "description": "the measured run it is scaled from: seconds, epochs, widths, "
+                                                 "precision, multiply_adds, training_faces, threads, cpu"}}}
 
 
 def openapi_document() -> dict[str, Any]:
     version_param = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
     job_param = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     unavailable = _error("Redis or the workers are unavailable")
+    training_params = training_params_schema(training.schema())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Sentivis gateway API", "version": "1",
@@ -84,16 +111,41 @@ def openapi_document() -> dict[str, Any]:
                     "503": _error("no detector or classifier answered in time"),
                 }}},
             "/api/v1/models": {"get": {
-                "summary": "List the registered emotion model versions and the active one",
+                "summary": "List the registered emotion model versions, the served one and the shipped one",
+                "description": "`active` is what classifiers serve: the activated version, else the shipped "
+                               "one (the classifiers' own model file, which they register themselves).",
                 "operationId": "listModels",
                 "responses": {"200": _json({"type": "object", "properties": {
-                    "active": {"type": ["string", "null"]}, "versions": {"type": "array"}}}, "the versions"),
+                    "active": {"type": ["string", "null"]}, "shipped": {"type": ["string", "null"]},
+                    "versions": {"type": "array", "items": {"type": "object", "properties": {
+                        "version": {"type": "string"}, "sha256": {"type": "string"},
+                        "created_at": {"type": "number"}, "shipped": {"type": "boolean"},
+                        "metrics": {"type": "object"}, "card": {"type": ["object", "null"]}}}}}},
+                    "the versions, newest first"),
                     "503": unavailable}}},
             "/api/v1/models/{version}/activate": {"post": {
                 "summary": "Make a registered version the one every classifier serves",
                 "operationId": "activateModel", "parameters": [version_param],
                 "responses": {"200": _json({"type": "object"}, "the version is active"),
                               "404": _error("no such version"), "503": unavailable}}},
+            "/api/v1/training/options": {"get": {
+                "summary": "What a training job can be given: parameters, data sets, a duration estimate",
+                "operationId": "trainingOptions",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "parameters": {"type": "array", "items": {"type": "object"},
+                                   "description": "name, type, default, minimum/maximum or choices, help"},
+                    "datasets": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": {"type": "string"}, "layout": {"type": "string", "enum": ["csv", "folders"]},
+                        "bytes": {"type": "integer"}}}},
+                    "estimate": ESTIMATE}}, "the options"), "503": unavailable}}},
+            "/api/v1/training/estimate": {"post": {
+                "summary": "How long a training job with these parameters would take",
+                "operationId": "estimateTraining",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {**training_params, "required": []}}}},
+                "responses": {"200": _json({"type": "object", "properties": {"estimate": ESTIMATE}},
+                                           "the estimate"),
+                              "400": _error("invalid parameters")}}},
             "/api/v1/training-jobs": {
                 "get": {"summary": "List training jobs", "operationId": "listTrainingJobs",
                         "responses": {"200": _json({"type": "object", "properties": {
@@ -102,7 +154,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {"summary": "Start a training job (runs in the trainer's worker)",
                          "operationId": "createTrainingJob",
                          "requestBody": {"required": True,
-                                         "content": {"application/json": {"schema": TRAINING_PARAMS}}},
+                                         "content": {"application/json": {"schema": training_params}}},
                          "responses": {"202": _json({"type": "object"}, "the job, queued"),
                                        "400": _error("invalid parameters or unknown dataset"),
                                        "503": _error("the training queue is unavailable")}}},

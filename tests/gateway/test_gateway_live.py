@@ -8,37 +8,16 @@ import redis
 from sentivis import redis_io, streams
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import decode
+from sentivis.samples import huge_header_jpeg, jpeg
 from tests.conftest import free_port
-from tests.images import huge_header_jpeg, jpeg
-from tests.stack import FrameClient, Service, get_json, wait_http
+from tests.stack import FrameClient, get_json
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
 
 
 @pytest.fixture
-def start_gateway(redis_url, tmp_path):
-    services = []
-
-    def start(**env):
-        port = free_port()
-        service = Service("gateway", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_GATEWAY_PORT": str(port),
-                                      "SENTIVIS_MAX_FRAME_BYTES": "500000", **env}, tmp_path)
-        services.append(service)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_http(url + "/healthz")
-        except TimeoutError:
-            raise AssertionError(service.log())
-        return url
-
-    yield start
-    for service in services:
-        service.stop()
-
-
-@pytest.fixture
 def gateway(start_gateway):
-    return start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="10000")
+    return start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="10000", SENTIVIS_MAX_FRAME_BYTES="500000")[0]
 
 
 def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1, timeout=10.0):
@@ -111,7 +90,7 @@ def test_frames_travel_as_binary_and_results_come_back_tracked(gateway, redis_ur
 
 
 def test_in_flight_cap_drops_and_counts_and_lost_frames_time_out(start_gateway):
-    browser = FrameClient(start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="1000"))
+    browser = FrameClient(start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="1000")[0])
     try:
         for fid in range(5):
             browser.send(fid, GOOD)
@@ -184,20 +163,16 @@ def test_bad_frames_get_specific_errors_and_the_connection_stays_usable(gateway,
         other.close()
 
 
-def test_redis_down_gives_unavailable_not_a_hang(tmp_path):
-    port = free_port()
-    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
-    service = Service("gateway", {"SENTIVIS_REDIS_URL": dead_redis, "SENTIVIS_GATEWAY_PORT": str(port)}, tmp_path)
+def test_redis_down_gives_unavailable_not_a_hang(start_gateway):
+    url, _ = start_gateway(SENTIVIS_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    assert get_json(url + "/readyz")[0] == 503
+    browser = FrameClient(url)
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
-        assert get_json(f"http://127.0.0.1:{port}/readyz")[0] == 503
-        browser = FrameClient(f"http://127.0.0.1:{port}")
         browser.send(1, GOOD)
         name, event = browser.wait_frame(1, timeout=20)
         assert (name, event["code"]) == ("frame_error", "unavailable")
-        browser.close()
     finally:
-        service.stop()
+        browser.close()
 
 
 def post_json(url: str, body) -> tuple[int, dict]:
@@ -213,24 +188,34 @@ def post_json(url: str, body) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def test_model_versions_can_be_listed_and_activated(gateway, redis_url, tmp_path):
+def test_model_versions_list_the_shipped_one_as_active_until_another_is_and_roll_back_to_it(gateway, redis_url,
+                                                                                            tmp_path):
     from sentivis import registry
 
     client = redis.Redis.from_url(redis_url)
-    first = tmp_path / "a.onnx"
-    second = tmp_path / "b.onnx"
-    first.write_bytes(b"model a")
-    second.write_bytes(b"model b")
+    first, second, shipped_file = tmp_path / "a.onnx", tmp_path / "b.onnx", tmp_path / "emotion-net.onnx"
+    for path in (first, second, shipped_file):
+        path.write_bytes(path.name.encode())
+    assert get_json(gateway + "/api/v1/models") == (200, {"active": None, "shipped": None, "versions": []})
+    shipped = registry.register_model(client, shipped_file, {}, activate=False, shipped=True)  # as a classifier does
+    status, body = get_json(gateway + "/api/v1/models")
+    assert status == 200 and body["active"] == body["shipped"] == shipped["version"]
+    assert [(v["version"], v["shipped"]) for v in body["versions"]] == [(shipped["version"], True)]
+
     a = registry.register_model(client, first, {"test_accuracy": 0.5})
     b = registry.register_model(client, second, {"test_accuracy": 0.6})
     status, body = get_json(gateway + "/api/v1/models")
-    assert status == 200 and body["active"] == b["version"]
-    assert [v["version"] for v in body["versions"]] == [b["version"], a["version"]]  # newest first
+    assert status == 200 and body["active"] == b["version"] and body["shipped"] == shipped["version"]
+    assert [(v["version"], v["shipped"]) for v in body["versions"]] == [
+        (b["version"], False), (a["version"], False), (shipped["version"], True)]  # newest first
     status, body = post_json(gateway + f"/api/v1/models/{a['version']}/activate", {})
     assert status == 200 and registry.active_version(client) == a["version"]
+    status, body = post_json(gateway + f"/api/v1/models/{shipped['version']}/activate", {})
+    assert (status, body["active"], body["model"]["path"]) == (200, shipped["version"], str(shipped_file))
+    assert get_json(gateway + "/api/v1/models")[1]["active"] == shipped["version"]
     status, body = post_json(gateway + "/api/v1/models/no-such-version/activate", {})
-    assert status == 404 and "unknown" in body["error"]
-    assert registry.active_version(client) == a["version"]
+    assert (status, body) == (404, {"error": "unknown model version 'no-such-version'"})
+    assert registry.active_version(client) == shipped["version"]
 
 
 def test_training_jobs_reject_bad_parameters_and_paths(gateway):
@@ -243,3 +228,40 @@ def test_training_jobs_reject_bad_parameters_and_paths(gateway):
     status, body = post_json(url, {"dataset": "missing.csv"})
     assert status == 400 and "does not exist" in body["error"]
     assert get_json(gateway + "/api/v1/training-jobs/" + "0" * 32)[0] == 404
+
+
+def limits_on_connect(url: str) -> dict:
+    """The `limits` event a fresh connection gets."""
+    import socketio
+
+    sio = socketio.Client(reconnection=False)
+    got = []
+    sio.on("limits", got.append)
+    sio.connect(url, transports=["websocket"], wait_timeout=10)
+    try:
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sio.disconnect()
+    assert len(got) == 1, f"expected one limits event after connect, got {got}"
+    return got[0]
+
+
+def test_a_connection_is_told_the_limits_the_gateway_enforces(start_gateway):
+    url, _ = start_gateway(SENTIVIS_MAX_IN_FLIGHT="3", SENTIVIS_FRAME_TIMEOUT_MS="1500",
+                           SENTIVIS_MAX_FRAMES_PER_SECOND="12.5", SENTIVIS_MAX_FRAME_BYTES="400000",
+                           SENTIVIS_MAX_FRAME_PIXELS="1000000")
+    limits = limits_on_connect(url)
+    assert limits == {"max_in_flight": 3, "frame_timeout_ms": 1500, "max_frames_per_second": 12.5,
+                      "max_frame_bytes": 400000, "max_frame_pixels": 1000000}
+    # The announced cap is the enforced one: the fourth unanswered frame is refused.
+    browser = FrameClient(url)
+    try:
+        for fid in range(4):
+            browser.send(fid, GOOD)
+        name, event = browser.wait_frame(3, timeout=5)
+        assert (name, event["code"]) == ("frame_error", "too_many_in_flight")
+        assert not browser.of(2)
+    finally:
+        browser.close()

@@ -2,36 +2,12 @@
 import time
 import urllib.request
 
-import pytest
 import socketio
 
-from tests.conftest import free_port
-from tests.stack import FrameClient, Service, wait_http
+from tests.stack import FrameClient
 
 TOKEN = "test-token-0123456789abcdef"
 NOT_JPEG = b"GIF89a" + bytes(200)
-
-
-@pytest.fixture
-def start_gateway(redis_url, tmp_path):
-    services = []
-
-    def start(wait=True, **env):
-        port = free_port()
-        service = Service("gateway", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_GATEWAY_PORT": str(port), **env},
-                          tmp_path)
-        services.append(service)
-        url = f"http://127.0.0.1:{port}"
-        if wait:
-            try:
-                wait_http(url + "/healthz")
-            except TimeoutError:
-                raise AssertionError(service.log())
-        return url, service
-
-    yield start
-    for service in services:
-        service.stop()
 
 
 def http_status(url: str, token: str | None = None) -> int:
@@ -60,7 +36,7 @@ def refusal(url: str, headers=None, **connect_kwargs) -> str | None:
 def test_rest_needs_the_bearer_token_and_healthz_stays_open(start_gateway):
     url, _ = start_gateway(SENTIVIS_AUTH_TOKEN=TOKEN)
     assert http_status(url + "/healthz") == 200
-    for path in ("/readyz", "/metrics", "/api/v1/models", "/api/v1/training-jobs/nope"):
+    for path in ("/readyz", "/metrics", "/api/v1/models", "/api/v1/training/options", "/api/v1/training-jobs/nope"):
         assert http_status(url + path) == 401, path
         assert http_status(url + path, "wrong-token") == 401, path
         assert http_status(url + path, TOKEN) not in (401, 403), path

@@ -1,4 +1,4 @@
-from gateway.tracking import FaceTracker, iou
+from sentivis.tracking import FaceTracker, iou
 from sentivis.labels import EMOTIONS
 
 

@@ -27,7 +27,6 @@ class ValidFrame:
     jpeg: bytes
     width: int
     height: int
-    sent_at: float | None
 
 
 def _frame_id(payload: dict[str, Any]) -> int:
@@ -52,6 +51,7 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
 
 
 def validate_frame(payload: Any, settings: Settings) -> ValidFrame:
+    """A `frame` event's payload, checked against the settings' limits; raises FrameRejected."""
     if not isinstance(payload, dict):
         raise FrameRejected("invalid_payload")
     frame_id = _frame_id(payload)
@@ -75,7 +75,4 @@ def validate_frame(payload: Any, settings: Settings) -> ValidFrame:
     if width * height > settings.max_frame_pixels or width <= 0 or height <= 0:
         raise FrameRejected("image_too_large", frame_id,
                             f"the image claims {width}x{height} pixels; the limit is {settings.max_frame_pixels} pixels")
-    sent_at = payload.get("sent_at")
-    if not isinstance(sent_at, (int, float)) or isinstance(sent_at, bool):
-        sent_at = None
-    return ValidFrame(frame_id, image, width, height, sent_at)
+    return ValidFrame(frame_id, image, width, height)

@@ -1,9 +1,11 @@
-"""The gateway's side of the streams: submit frames, read results, give up on lost frames.
+"""The result broker: frames go to the workers' stream, their results come back as events.
 
-`Pipeline` owns the gateway's result stream. One reader thread turns results into events;
-one sweeper thread times out frames whose result never came (a dead worker, a lost Redis),
-so no connection waits forever and its in-flight slots come back. `analyze_once` serves
-one-shot requests (HTTP): it queues one image under a private sid and waits for that result.
+`ResultBroker` owns the gateway's result stream. `submit` queues a checked frame within the
+connection's in-flight cap; one reader thread turns results into `inference`/`frame_error`
+events for the connection that sent the frame; one sweeper thread times out frames whose result
+never came (a dead worker, a lost Redis), so no connection waits forever and its in-flight slots
+come back. `analyze_once` serves one-shot requests (HTTP): it queues one image under a private
+sid and waits for that result.
 """
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ from typing import Any, Callable
 
 import redis
 
-from gateway import metrics
+from gateway import prometheus
 from gateway.connections import Connection, Connections
-from gateway.frames import ValidFrame
+from gateway.frame_checks import ValidFrame
 from sentivis import redis_io, streams
 from sentivis.protocol import ERROR_CODES, FrameMessage, decode, latency_ms
 from sentivis.settings import Settings
@@ -55,7 +57,10 @@ def inference_event(message: FrameMessage, faces: list[dict[str, Any]], dropped_
             "dropped_frames": dropped_frames}
 
 
-class Pipeline:
+class ResultBroker:
+    """settings: limits and Redis URL; connections: the open browser connections; emit: sends an
+    event to one sid; client: the Redis connection for requests (default: a new one)."""
+
     def __init__(self, settings: Settings, connections: Connections, emit: Emit,
                  client: redis.Redis | None = None):
         self.settings = settings
@@ -106,7 +111,7 @@ class Pipeline:
                 return Submitted(False, frame_error(frame.frame_id, "duplicate_frame_id"))
             if len(conn.in_flight) >= self.settings.max_in_flight:
                 conn.dropped_frames += 1
-                metrics.frames_dropped.labels("in_flight_cap").inc()
+                prometheus.frames_dropped.labels("in_flight_cap").inc()
                 return Submitted(False, frame_error(frame.frame_id, "too_many_in_flight"))
             conn.in_flight[frame.frame_id] = received_at
         message = FrameMessage(gateway=self.gateway_id, sid=conn.sid, frame_id=frame.frame_id,
@@ -119,7 +124,7 @@ class Pipeline:
             with conn.lock:
                 conn.in_flight.pop(frame.frame_id, None)
             return Submitted(False, frame_error(frame.frame_id, "unavailable"))
-        metrics.frames_in_flight.inc()
+        prometheus.frames_in_flight.inc()
         return Submitted(True)
 
     def analyze_once(self, jpeg: bytes, width: int, height: int, timeout_s: float) -> FrameMessage | None:
@@ -181,11 +186,11 @@ class Pipeline:
         with conn.lock:
             if conn.in_flight.pop(message.frame_id, None) is None:
                 return  # already given up (timeout); the client has its frame_error
-            metrics.frames_in_flight.dec()
+            prometheus.frames_in_flight.dec()
             if message.error:
                 if message.error == "expired":
                     conn.dropped_frames += 1
-                    metrics.frames_dropped.labels("expired").inc()
+                    prometheus.frames_dropped.labels("expired").inc()
                 payload = frame_error(message.frame_id, message.error if message.error in ERROR_CODES else "internal_error")
                 event = "frame_error"
             else:
@@ -195,12 +200,12 @@ class Pipeline:
     def _inference(self, conn: Connection, message: FrameMessage) -> dict[str, Any]:
         event = inference_event(message, conn.tracker.update(message.faces), conn.dropped_frames)
         latency = event["latency"]
-        metrics.inferences.inc()
-        metrics.faces_seen.inc(len(event["faces"]))
-        metrics.server_latency.observe(latency["server_ms"] / 1000)
+        prometheus.inferences.inc()
+        prometheus.faces_seen.inc(len(event["faces"]))
+        prometheus.server_latency.observe(latency["server_ms"] / 1000)
         for stage in ("queue_ms", "decode_ms", "detect_ms", "classify_ms"):
             if stage in latency:
-                metrics.stage_latency.labels(stage[:-3]).observe(latency[stage] / 1000)
+                prometheus.stage_latency.labels(stage[:-3]).observe(latency[stage] / 1000)
         return event
 
     # -- lost frames -------------------------------------------------------------
@@ -222,13 +227,13 @@ class Pipeline:
                         del conn.in_flight[fid]
                         conn.dropped_frames += 1
                 if late:
-                    metrics.frames_in_flight.dec(len(late))
-                    metrics.frames_dropped.labels("timeout").inc(len(late))
+                    prometheus.frames_in_flight.dec(len(late))
+                    prometheus.frames_dropped.labels("timeout").inc(len(late))
                 for fid in late:
                     self.emit("frame_error", frame_error(fid, "timeout"), conn.sid)
 
     def forget(self, conn: Connection) -> None:
         """On disconnect: its frames in flight no longer count."""
         with conn.lock:
-            metrics.frames_in_flight.dec(len(conn.in_flight))
+            prometheus.frames_in_flight.dec(len(conn.in_flight))
             conn.in_flight.clear()

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the gateway (GET /metrics)."""
+"""The gateway's Prometheus counters, gauges and histograms, served at GET /metrics."""
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry()

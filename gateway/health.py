@@ -1,0 +1,47 @@
+"""Health and metrics: GET /healthz (the process runs), /readyz (Redis and the workers), /metrics."""
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway import prometheus
+from sentivis import redis_io
+
+health = Blueprint("health", __name__)
+
+
+def _broker():
+    return current_app.extensions["sentivis"]["broker"]
+
+
+@health.get("/healthz")
+def healthz():
+    return jsonify(status="ok", gateway=_broker().gateway_id)
+
+
+@health.get("/readyz")
+def readyz():
+    status = readiness(_broker().redis)
+    return jsonify(status), (200 if status["ready"] else 503)
+
+
+@health.get("/metrics")
+def metrics():
+    return Response(generate_latest(prometheus.REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def readiness(client: redis.Redis) -> dict[str, Any]:
+    """Ready when Redis answers and at least one detector and one classifier beat; with the
+    emotion model a classifier reports."""
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return {"ready": False, "redis": False, "error": str(exc), "detectors": 0, "classifiers": 0}
+    detectors = redis_io.live_services(client, "detector")
+    classifiers = redis_io.live_services(client, "classifier")
+    emotion = next((c.get("model") for c in classifiers if c.get("model")), None)
+    return {"ready": bool(detectors and classifiers), "redis": True, "detectors": len(detectors),
+            "classifiers": len(classifiers), "models": {"emotion": emotion or {"ready": False, "version": None}}}
