@@ -1,0 +1,508 @@
+"""Face tracking: which person each face of a frame is, and that person's emotion over time.
+
+`PersonTracker` (one per session: a connection, a video, a sequence of uploads) follows faces
+with norfair's Kalman tracker, so ids survive crossings, and brings a face back to its own id
+after it was hidden or out of view, by `appearance()` of its crop; emotions are smoothed by time
+with hysteresis. docs/TRACKING.md has the method and the benchmark that chose it.
+
+`FaceTracker` is the greedy IoU matcher the gateway and the analyzer still use (the baseline of
+benchmarks/tracking.py); it goes when they move to PersonTracker.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sentivis.labels import EMOTIONS
+
+
+def iou(a: dict[str, float], b: dict[str, float]) -> float:
+    ax2, ay2 = a["x"] + a["width"], a["y"] + a["height"]
+    bx2, by2 = b["x"] + b["width"], b["y"] + b["height"]
+    iw = max(0.0, min(ax2, bx2) - max(a["x"], b["x"]))
+    ih = max(0.0, min(ay2, by2) - max(a["y"], b["y"]))
+    inter = iw * ih
+    union = a["width"] * a["height"] + b["width"] * b["height"] - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class Track:
+    id: int
+    box: dict[str, int]
+    smoothed: np.ndarray | None = None  # EMA of the probabilities, EMOTIONS order
+    missed: int = 0
+
+
+@dataclass
+class FaceTracker:
+    alpha: float = 0.35  # weight of the newest frame in the average
+    min_iou: float = 0.3
+    max_missed: int = 5
+    tracks: list[Track] = field(default_factory=list)
+    next_id: int = 1
+
+    def update(self, faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Faces of one frame (box, score, emotion|None) -> the same faces with id and smoothed emotion."""
+        pairs = sorted(((iou(t.box, f["box"]), ti, fi) for ti, t in enumerate(self.tracks)
+                        for fi, f in enumerate(faces)), reverse=True)
+        track_of: dict[int, Track] = {}
+        used_tracks: set[int] = set()
+        for overlap, ti, fi in pairs:
+            if overlap < self.min_iou:
+                break
+            if ti in used_tracks or fi in track_of:
+                continue
+            used_tracks.add(ti)
+            track_of[fi] = self.tracks[ti]
+        for ti, track in enumerate(self.tracks):
+            if ti not in used_tracks:
+                track.missed += 1
+        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+        out = []
+        for fi, face in enumerate(faces):
+            track = track_of.get(fi)
+            if track is None:
+                track = Track(id=self.next_id, box=face["box"])
+                self.next_id += 1
+                self.tracks.append(track)
+            track.box, track.missed = face["box"], 0
+            out.append({**face, "id": track.id, "emotion": self._smooth(track, face.get("emotion"))})
+        return out
+
+    def _smooth(self, track: Track, emotion: dict[str, Any] | None) -> dict[str, Any] | None:
+        if emotion is None:
+            track.smoothed = None
+            return None
+        raw = np.array([emotion["probabilities"][label] for label in EMOTIONS], dtype=np.float64)
+        track.smoothed = raw if track.smoothed is None else self.alpha * raw + (1 - self.alpha) * track.smoothed
+        best = int(track.smoothed.argmax())
+        return {
+            "label": EMOTIONS[best],
+            "confidence": round(float(track.smoothed[best]), 4),
+            "probabilities": {label: round(float(p), 4) for label, p in zip(EMOTIONS, track.smoothed)},
+            "raw": {"label": emotion["label"], "confidence": emotion["confidence"],
+                    "probabilities": emotion["probabilities"]},
+        }
+
+
+# --- The person tracker ------------------------------------------------------------------------
+# norfair (Kalman prediction of each box corner, greedy matching on a distance) keeps ids through
+# crossings; an appearance vector per face, computed from the 48x48 crop the detector already
+# makes, brings a face back to its own id after it was hidden or out of view. See docs/TRACKING.md.
+
+APPEARANCE_GRID = 8  # the appearance vector is an 8x8 grid of the crop's centre: 64 numbers
+_INNER = slice(4, 44)
+REID_SAME_PLACE = 0.3  # IoU with a person's last box for "where they were last seen"  # the crop's centre 40x40, without most of the detector margin (background)
+
+
+def appearance(crop: np.ndarray) -> np.ndarray:
+    """A face crop's appearance: float32 [64], unit length, for comparing faces by cosine.
+
+    crop: uint8 [48, 48] grey, as the detector cuts it. The centre 40x40 averaged down to 8x8
+    blocks, less its mean: brightness-independent, blind to the detector's few-pixel jitter, and
+    about 10 µs of numpy (docs/TRACKING.md compares it with a gradient histogram). Raises
+    ValueError for anything but a [48, 48] uint8 array.
+    """
+    if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8 or crop.shape != (48, 48):
+        shape = getattr(crop, "shape", None)
+        raise ValueError(f"appearance() needs a uint8 [48, 48] crop; got {type(crop).__name__} "
+                         f"{getattr(crop, 'dtype', '')} {list(shape) if shape is not None else ''}".rstrip())
+    cells = crop[_INNER, _INNER].reshape(APPEARANCE_GRID, 5, APPEARANCE_GRID, 5).mean(axis=(1, 3), dtype=np.float32)
+    vector = cells.ravel() - cells.mean()
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 1e-6 else np.zeros(APPEARANCE_GRID ** 2, np.float32)
+
+
+def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """0 for the same direction, 1 for opposite: (1 - cosine) / 2 of two appearance vectors."""
+    return float(np.clip((1.0 - float(np.dot(a, b))) / 2.0, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """How a PersonTracker follows faces; every time is in seconds of the frames' timestamps.
+
+    fps: the tracker's clock, at least the frame rate: frames without a timestamp are 1/fps
+        apart, the motion model steps at this rate (a frame k ticks after the last one advances
+        it k ticks), and frames closer than a tick count as one tick. 30: the page's fastest.
+    max_coast_s: a face unseen this long is no longer predicted by motion (it can still come
+        back by appearance).
+    max_absence_s: a face unseen this long is forgotten: coming back later it is a new person.
+    min_iou: the least overlap of a face with a track's predicted box to continue that track.
+    appearance_weight: how much a difference in appearance (0..1) adds to the motion distance
+        (1 - IoU) when matching faces to tracks; 0: motion alone.
+    reid_distance: the largest appearance distance (0..1) at which a face that starts a new
+        track is taken for a person seen before.
+    reid_near_distance: the same where that person was last seen (a face coming out from
+        behind another, its crop still partly covered, looks less like itself).
+    appearance_momentum: a person's appearance is this much its past, 1 - this the newest face.
+    max_people: the most people remembered at once, in view or not (the oldest absent go first).
+    smoothing_s: time constant of the exponential average of the emotion probabilities
+        (0: no smoothing); 0.155 s is the old per-frame weight 0.35 at 15 fps.
+    hysteresis: the label shown changes only when another emotion's smoothed probability
+        leads it by at least this much (0: the argmax, as before).
+    """
+
+    fps: float = 30.0
+    max_coast_s: float = 1.0
+    max_absence_s: float = 2.0
+    min_iou: float = 0.1
+    appearance_weight: float = 0.5
+    reid_distance: float = 0.12
+    reid_near_distance: float = 0.3
+    appearance_momentum: float = 0.8
+    max_people: int = 32
+    smoothing_s: float = 0.155
+    hysteresis: float = 0.1
+
+    def __post_init__(self) -> None:
+        checks = [("fps", self.fps > 0), ("max_coast_s", self.max_coast_s > 0),
+                  ("max_absence_s", self.max_absence_s >= self.max_coast_s),
+                  ("min_iou", 0 < self.min_iou <= 1), ("appearance_weight", self.appearance_weight >= 0),
+                  ("reid_distance", 0 <= self.reid_distance <= 1),
+                  ("reid_near_distance", self.reid_distance <= self.reid_near_distance <= 1),
+                  ("appearance_momentum", 0 <= self.appearance_momentum < 1),
+                  ("max_people", isinstance(self.max_people, int) and self.max_people >= 1),
+                  ("smoothing_s", self.smoothing_s >= 0), ("hysteresis", 0 <= self.hysteresis < 1)]
+        for name, ok in checks:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok:
+                raise ValueError(f"TrackerConfig.{name} = {value!r} is out of range (see the TrackerConfig docstring)")
+
+    def ticks(self, seconds: float) -> int:
+        return max(1, round(seconds * self.fps))
+
+
+class EmotionSmoother:
+    """One person's emotion over time: an exponential average of the probabilities, by time, and
+    a label that changes only when another emotion leads by `hysteresis`."""
+
+    def __init__(self, smoothing_s: float, hysteresis: float):
+        """smoothing_s: time constant in seconds (0: none); hysteresis: see TrackerConfig."""
+        self.smoothing_s = smoothing_s
+        self.hysteresis = hysteresis
+        self.mean: np.ndarray | None = None  # EMOTIONS order
+        self.shown: int | None = None  # index of the label shown
+
+    def update(self, emotion: dict[str, Any] | None, dt_s: float) -> dict[str, Any] | None:
+        """emotion: this frame's {"label", "confidence", "probabilities"} or None (no model, which
+        also forgets the history); dt_s: seconds since the previous frame. -> the smoothed emotion
+        with this frame's own under "raw"."""
+        if emotion is None:
+            self.mean = self.shown = None
+            return None
+        raw = np.array([emotion["probabilities"][label] for label in EMOTIONS], dtype=np.float64)
+        if self.mean is None:
+            self.mean = raw
+        else:
+            alpha = 1.0 if self.smoothing_s == 0 else 1.0 - math.exp(-dt_s / self.smoothing_s)
+            self.mean = alpha * raw + (1 - alpha) * self.mean
+        best = int(self.mean.argmax())
+        if self.shown is None or self.mean[best] - self.mean[self.shown] >= self.hysteresis:
+            self.shown = best
+        return {
+            "label": EMOTIONS[self.shown],
+            "confidence": round(float(self.mean[self.shown]), 4),
+            "probabilities": {label: round(float(p), 4) for label, p in zip(EMOTIONS, self.mean)},
+            "raw": {"label": emotion["label"], "confidence": emotion["confidence"],
+                    "probabilities": emotion["probabilities"]},
+        }
+
+
+@dataclass
+class Person:
+    """What the tracker remembers of one person: the id shown, their look, their emotion."""
+
+    id: int
+    appearance: np.ndarray | None
+    smoother: EmotionSmoother
+    last_tick: int
+    box: dict[str, int]
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # x0 y0 x1 y1, pixels per tick
+    first_tick: int = 0
+    clean_box: dict[str, int] | None = None  # the last box that overlapped no other face
+    settled: bool = False  # compared with the people seen before on a clean crop
+
+
+@dataclass
+class _Face:
+    """One input face, checked: its corners for the motion model and its appearance."""
+
+    face: dict[str, Any]
+    corners: np.ndarray  # [[x0, y0], [x1, y1]]
+    appearance: np.ndarray | None
+
+
+class PersonTracker:
+    """One session's people (a connection, a video, a sequence of uploaded frames).
+
+    `update(faces, timestamp_ms)` gives every face of a frame the id of the person it belongs to
+    and that person's smoothed emotion. Memory is bounded by `max_people` whatever the length of
+    the session. Not thread-safe: one per session.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None):
+        """config: TrackerConfig (the defaults when None)."""
+        # norfair (and scipy) only where tracking runs: the classifier imports this module for
+        # appearance() alone, and its image has neither.
+        import norfair
+        from norfair.filter import OptimizedKalmanFilterFactory
+
+        self.config = config or TrackerConfig()
+        self._coast_ticks = self.config.ticks(self.config.max_coast_s)
+        self._absence_ticks = self.config.ticks(self.config.max_absence_s)
+        self._norfair = norfair.Tracker(
+            distance_function="iou", distance_threshold=1 - self.config.min_iou + self.config.appearance_weight,
+            hit_counter_max=self._coast_ticks, initialization_delay=0, past_detections_length=0,
+            filter_factory=OptimizedKalmanFilterFactory())
+        self._norfair.distance_function = _FaceDistance(self)
+        self._detection = norfair.Detection
+        self._live: dict[int, Person] = {}  # norfair track id -> person
+        self._absent: OrderedDict[int, Person] = OrderedDict()  # person id -> person, least recent first
+        self._tick = 0
+        self._origin: tuple[float, int] | None = None  # (timestamp_ms, tick) the clock counts from
+        self._last_ms = 0.0
+        self._next_id = 1
+
+    @property
+    def remembered(self) -> int:
+        """How many people the tracker holds now, in view, coasting or absent (<= max_people + a frame's faces)."""
+        return len(self._live) + len(self._absent)
+
+    def update(self, faces: Sequence[Mapping[str, Any]], timestamp_ms: float | None = None) -> list[dict[str, Any]]:
+        """One frame's faces -> the same faces, in the same order, with "id" and smoothed "emotion".
+
+        faces: dicts {"box": {"x", "y", "width", "height"}, "score", "emotion": {...} | None} and
+            optionally "appearance": appearance() of the face's crop (any float sequence, e.g. the
+            float16 list a result message carries); without it matching is by motion alone.
+        timestamp_ms: when the frame was taken, in milliseconds on any clock; None: 1/fps after
+            the previous frame. A timestamp earlier than the previous frame's counts as one tick
+            later.
+        The output faces have no "appearance". Raises ValueError for a malformed face or
+        timestamp, before anything is changed.
+        """
+        checked = [_check_face(face, i) for i, face in enumerate(faces)]
+        steps = self._steps(timestamp_ms)
+        for _ in range(steps - 1):  # the ticks without a frame: the motion model moves on
+            self._norfair.update(None)
+        self._tick += steps
+        detections = [self._detection(points=f.corners, data=f) for f in checked]
+        self._norfair.update(detections, period=steps)
+        track_of = {id(obj.last_detection): obj for obj in self._norfair.tracked_objects}
+        matched = [track_of[id(d)] for d in detections]
+        clean = _unoccluded(checked)
+        people = self._people_for(matched, checked, clean)
+        out = []
+        for face, obj, person, ok in zip(checked, matched, people, clean):
+            if ok:
+                person.clean_box = face.face["box"]
+            if face.appearance is not None and ok:
+                person.appearance = face.appearance if person.appearance is None else _unit(
+                    self.config.appearance_momentum * person.appearance
+                    + (1 - self.config.appearance_momentum) * face.appearance)
+            dt_s = (self._tick - person.last_tick) / self.config.fps
+            person.last_tick, person.box = self._tick, face.face["box"]
+            person.velocity = obj.estimate_velocity.ravel().copy()
+            result = {k: v for k, v in face.face.items() if k != "appearance"}
+            result["id"] = person.id
+            result["emotion"] = person.smoother.update(face.face.get("emotion"), dt_s)
+            out.append(result)
+        self._forget()
+        return out
+
+    def _steps(self, timestamp_ms: float | None) -> int:
+        """Ticks of the clock since the previous frame (at least 1). The clock follows the
+        timestamps from an origin, so rounding does not add up; it restarts at a frame whose
+        timestamp goes back and after a pause longer than max_absence_s (everyone is forgotten
+        then anyway: no need to step through it)."""
+        if timestamp_ms is None:
+            return 1
+        if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float)) or not math.isfinite(timestamp_ms):
+            raise ValueError(f"timestamp_ms must be a finite number of milliseconds; got {timestamp_ms!r}")
+        if self._origin is None or timestamp_ms < self._last_ms:
+            steps = 1
+        else:
+            origin_ms, origin_tick = self._origin
+            steps = origin_tick + round((timestamp_ms - origin_ms) * self.config.fps / 1000.0) - self._tick
+            if steps <= self._absence_ticks + 1:
+                self._last_ms = timestamp_ms
+                return max(1, steps)  # frames closer than a tick count as one
+            steps = self._absence_ticks + 1
+        self._origin, self._last_ms = (timestamp_ms, self._tick + steps), timestamp_ms
+        return steps
+
+    def _people_for(self, matched: list, faces: list[_Face], clean: list[bool]) -> list[Person]:
+        """The person of each face: the one its track already has, or a person seen before whose
+        appearance it has (re-identification), or a new person.
+
+        A track is compared with the people seen before when it starts, and again at its first
+        clean crop while it is young (its first crops may have been half covered by the face it
+        came out from behind): then it takes the earlier person's id back.
+        """
+        people: list[Person | None] = [self._live.get(obj.id) for obj in matched]
+        ask = [i for i, p in enumerate(people) if p is None or (
+            not p.settled and clean[i] and faces[i].appearance is not None)]
+        if ask:
+            busy = {id(p) for p in people if p is not None}
+            candidates = [p for p in self._live.values() if id(p) not in busy] + list(self._absent.values())
+            pairs = sorted(pair for n, i in enumerate(ask) for j, p in enumerate(candidates)
+                           if (pair := self._reid_cost(faces[i], clean[i], p, n, j)) is not None)
+            taken_faces, taken_people = set(), set()
+            for _, n, j in pairs:
+                if n in taken_faces or j in taken_people:
+                    continue
+                taken_faces.add(n)
+                taken_people.add(j)
+                people[ask[n]] = self._reclaim(candidates[j])
+        for i, obj in enumerate(matched):
+            person = people[i]
+            if person is None:
+                person = people[i] = Person(self._next_id, None, EmotionSmoother(self.config.smoothing_s,
+                                                                                self.config.hysteresis),
+                                            self._tick, faces[i].face["box"], first_tick=self._tick)
+                self._next_id += 1
+            # Settled once compared on a clean crop, or once too old to be someone who came back.
+            person.settled = person.settled or (clean[i] and faces[i].appearance is not None) or (
+                self._tick - person.first_tick > self._absence_ticks)
+            self._live[obj.id] = person
+        return people
+
+    def _reid_cost(self, face: _Face, clean: bool, person: Person, n: int, j: int) -> tuple[float, int, int] | None:
+        """(cost, n, j) when the face that starts a track may be this person seen before, else None.
+
+        By appearance within reid_distance anywhere; where the person was last seen or would be
+        now at their last speed (IoU >= REID_SAME_PLACE) within reid_near_distance, since a face
+        coming out from behind another has a crop still partly covered; for such a covered crop,
+        or without appearance vectors, the place alone.
+        """
+        last, uncovered = (np.array([b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]], dtype=np.float64)
+                       for b in (person.box, person.clean_box or person.box))
+        # Where they were last seen uncovered, and where they would be now at their last speed.
+        boxes = np.stack([uncovered, last + person.velocity * (self._tick - person.last_tick)])
+        near = _iou_matrix(face.corners.reshape(1, 4), boxes).max() >= REID_SAME_PLACE
+        if (not clean or face.appearance is None or person.appearance is None
+                or face.appearance.shape != person.appearance.shape):
+            # A crop half covered by another face says little; the place still does.
+            return (self.config.reid_near_distance, n, j) if near else None
+        distance = appearance_distance(face.appearance, person.appearance)
+        limit = self.config.reid_near_distance if near else self.config.reid_distance
+        return (distance, n, j) if distance <= limit else None
+
+    def _reclaim(self, person: Person) -> Person:
+        """Take a person back from the absent, or from the track that still coasts for them."""
+        if self._absent.pop(person.id, None) is None:
+            track = next(k for k, p in self._live.items() if p is person)
+            del self._live[track]
+            self._norfair.tracked_objects = [o for o in self._norfair.tracked_objects if o.id != track]
+        return person
+
+    def _forget(self) -> None:
+        """Tracks norfair dropped become absent people; the long absent and the excess are forgotten."""
+        alive = {obj.id for obj in self._norfair.tracked_objects}
+        for track in [t for t in self._live if t not in alive]:
+            person = self._live.pop(track)
+            self._absent[person.id] = person
+        for pid in [pid for pid, p in self._absent.items() if self._tick - p.last_tick > self._absence_ticks]:
+            del self._absent[pid]
+        while self._absent and self.remembered > self.config.max_people:
+            self._absent.popitem(last=False)
+        if len(self._live) > self.config.max_people:  # only with more faces in view than max_people
+            keep = sorted(self._live, key=lambda t: self._live[t].last_tick)[-self.config.max_people:]
+            self._live = {t: self._live[t] for t in keep}
+            self._norfair.tracked_objects = [o for o in self._norfair.tracked_objects if o.id in self._live]
+
+
+class _FaceDistance:
+    """norfair's distance for faces: 1 - IoU with the track's predicted box, plus the weighted
+    appearance distance when both the face and the person have an appearance vector."""
+
+    def __init__(self, tracker: PersonTracker):
+        self.tracker = tracker
+
+    def get_distances(self, objects: Sequence[Any], candidates: Sequence[Any] | None) -> np.ndarray:
+        if not objects or not candidates:
+            return np.full((len(candidates or ()), len(objects)), np.inf, dtype=np.float32)
+        boxes = np.stack([c.points.ravel() for c in candidates])
+        predicted = np.stack([o.estimate.ravel() for o in objects])
+        distance = 1.0 - _iou_matrix(boxes, predicted)
+        distance[distance > 1.0 - self.tracker.config.min_iou] = np.inf
+        weight = self.tracker.config.appearance_weight
+        if weight > 0:
+            for j, obj in enumerate(objects):
+                person = self.tracker._live.get(obj.id)
+                if person is None or person.appearance is None:
+                    continue
+                for i, cand in enumerate(candidates):
+                    face = cand.data
+                    if face.appearance is not None and face.appearance.shape == person.appearance.shape:
+                        distance[i, j] += weight * appearance_distance(face.appearance, person.appearance)
+        return distance
+
+
+def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in a [N, 4] with every box in b [M, 4] (x0, y0, x1, y1) -> [N, M]."""
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
+    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def _unoccluded(faces: list[_Face]) -> list[bool]:
+    """Faces whose box overlaps no other face's: only their crops update a person's appearance
+    (a crop half covered by another face would teach the tracker the wrong look)."""
+    if len(faces) < 2:
+        return [True] * len(faces)
+    boxes = np.stack([f.corners.ravel() for f in faces])
+    overlap = _iou_matrix(boxes, boxes)
+    np.fill_diagonal(overlap, 0)
+    return list(overlap.max(axis=1) == 0)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 1e-6 else v
+
+
+def _check_face(face: Mapping[str, Any], index: int) -> _Face:
+    """A face as the tracker needs it; ValueError naming the face and the field otherwise."""
+    where = f"face {index}"
+    if not isinstance(face, Mapping):
+        raise ValueError(f"{where} must be a dict with box, score and emotion; got {type(face).__name__}")
+    box = face.get("box")
+    if not isinstance(box, Mapping):
+        raise ValueError(f"{where}: box must be a dict with x, y, width, height")
+    values = []
+    for key in ("x", "y", "width", "height"):
+        v = box.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"{where}: box[{key!r}] must be a finite number; got {v!r}")
+        values.append(float(v))
+    x, y, w, h = values
+    if w <= 0 or h <= 0:
+        raise ValueError(f"{where}: box width and height must be positive; got {w} x {h}")
+    emotion = face.get("emotion")
+    if emotion is not None:
+        probabilities = emotion.get("probabilities") if isinstance(emotion, Mapping) else None
+        if not isinstance(probabilities, Mapping) or any(
+                isinstance(probabilities.get(k), bool) or not isinstance(probabilities.get(k), (int, float))
+                or not math.isfinite(probabilities[k]) for k in EMOTIONS):
+            raise ValueError(f"{where}: emotion must be None or have a number for each of {', '.join(EMOTIONS)} "
+                             "under probabilities")
+    vector = None
+    if face.get("appearance") is not None:
+        try:
+            vector = np.asarray(face["appearance"], dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: appearance must be a sequence of numbers") from None
+        if vector.ndim != 1 or vector.size == 0 or not np.all(np.isfinite(vector)):
+            raise ValueError(f"{where}: appearance must be a non-empty flat sequence of finite numbers")
+        vector = _unit(vector)
+    return _Face(dict(face), np.array([[x, y], [x + w, y + h]], dtype=np.float64), vector)

@@ -1,0 +1,185 @@
+"""PersonTracker, its smoothing and the appearance cue, on synthetic faces."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sentivis.labels import EMOTIONS
+from sentivis.tracking import EmotionSmoother, PersonTracker, TrackerConfig, appearance
+
+RNG = np.random.default_rng(7)
+LOOKS = [RNG.standard_normal(64).astype(np.float32) for _ in range(3)]
+
+
+def emotion(label: str, p: float = 0.9) -> dict:
+    rest = (1 - p) / (len(EMOTIONS) - 1)
+    return {"label": label, "confidence": p, "probabilities": {e: (p if e == label else rest) for e in EMOTIONS}}
+
+
+def face(x, y, size=60, label="happy", look=None, p=0.9) -> dict:
+    f = {"box": {"x": x, "y": y, "width": size, "height": size}, "score": 0.9, "emotion": emotion(label, p)}
+    if look is not None:
+        f["appearance"] = LOOKS[look].astype(np.float16).tolist()
+    return f
+
+
+def test_output_keeps_the_face_shape_and_order():
+    tracker = PersonTracker()
+    out = tracker.update([face(10, 10, look=0), face(200, 50, look=1)], timestamp_ms=0)
+    assert [o["box"]["x"] for o in out] == [10, 200]
+    assert len({o["id"] for o in out}) == 2
+    for o in out:
+        assert "appearance" not in o and o["score"] == 0.9
+        e = o["emotion"]
+        assert e["label"] == "happy" and list(e["probabilities"]) == list(EMOTIONS)
+        assert e["raw"] == {"label": "happy", "confidence": 0.9, "probabilities": emotion("happy")["probabilities"]}
+
+
+def test_ids_follow_moving_faces_with_or_without_appearance():
+    for look in (0, None):
+        tracker = PersonTracker()
+        first = tracker.update([face(10, 10, look=look), face(200, 50, look=None if look is None else 1)])
+        ids = [f["id"] for f in first]
+        for step in range(1, 20):
+            out = tracker.update([face(200 - 3 * step, 50, look=None if look is None else 1),
+                                  face(10 + 3 * step, 10, look=look)])
+            assert [f["id"] for f in out] == ids[::-1]
+
+
+def test_no_emotion_model_gives_null_emotion_with_stable_ids():
+    tracker = PersonTracker()
+    f = {"box": {"x": 0, "y": 0, "width": 50, "height": 50}, "score": 0.8, "emotion": None}
+    a, b = tracker.update([f])[0], tracker.update([f])[0]
+    assert a["emotion"] is None and b["emotion"] is None and a["id"] == b["id"]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"score": 0.9}, "box"),
+    ({"box": {"x": 0, "y": 0, "width": 0, "height": 10}}, "positive"),
+    ({"box": {"x": "0", "y": 0, "width": 5, "height": 10}}, "finite number"),
+    ({"box": {"x": 0, "y": 0, "width": 5, "height": 5}, "emotion": {"label": "happy"}}, "probabilities"),
+    ({"box": {"x": 0, "y": 0, "width": 5, "height": 5}, "appearance": ["a", "b"]}, "appearance"),
+    ({"box": {"x": 0, "y": 0, "width": 5, "height": 5}, "appearance": [[1.0, 2.0]]}, "appearance"),
+])
+def test_a_bad_face_is_refused_and_changes_nothing(bad, message):
+    tracker = PersonTracker()
+    with pytest.raises(ValueError, match=message):
+        tracker.update([face(10, 10), bad])
+    assert tracker.remembered == 0
+    assert tracker.update([face(10, 10)])[0]["id"] == 1  # no id was spent on the refused frame
+
+
+def test_a_bad_timestamp_is_refused():
+    tracker = PersonTracker()
+    for bad in (float("nan"), "12", True):
+        with pytest.raises(ValueError, match="timestamp_ms"):
+            tracker.update([face(10, 10)], timestamp_ms=bad)
+    assert tracker.remembered == 0
+
+
+def absent_then_back(absence_s: float, fps: float, look_back: int = 0) -> tuple[int, int]:
+    """A face seen for 1 s, absent `absence_s` (frames still arriving at `fps`), back elsewhere."""
+    tracker = PersonTracker()
+    t, first = 0.0, None
+    for _ in range(int(fps)):
+        [f] = tracker.update([face(20, 20, look=0)], timestamp_ms=t)
+        first = f["id"]
+        t += 1000 / fps
+    end = t + absence_s * 1000
+    while t < end:
+        tracker.update([], timestamp_ms=t)
+        t += 1000 / fps
+    [back] = tracker.update([face(220, 120, look=look_back)], timestamp_ms=t)
+    return first, back["id"]
+
+
+@pytest.mark.parametrize("fps", [5, 15, 30])
+def test_absence_is_measured_in_seconds_whatever_the_frame_rate(fps):
+    first, back = absent_then_back(1.8, fps)
+    assert back == first  # within max_absence_s (2 s): the same person, by appearance
+    first, back = absent_then_back(2.6, fps)
+    assert back != first  # past it: forgotten
+
+
+def test_someone_else_coming_in_is_a_new_person():
+    first, back = absent_then_back(0.5, 15, look_back=1)
+    assert back != first
+
+
+def test_memory_stays_bounded_over_a_long_session():
+    config = TrackerConfig(max_people=16)
+    tracker = PersonTracker(config)
+    rng = np.random.default_rng(3)
+    most = 0
+    live: list[tuple[float, float, np.ndarray, int]] = []  # x, y, look, frames left
+    for frame in range(10_000):
+        if rng.random() < 0.3:  # people keep arriving, each staying a few frames
+            live.append((rng.uniform(0, 260), rng.uniform(0, 180), rng.standard_normal(64), int(rng.integers(1, 30))))
+        live = [(x + rng.normal(0, 2), y + rng.normal(0, 2), a, n - 1) for x, y, a, n in live if n > 0][:6]
+        faces = [{"box": {"x": x, "y": y, "width": 60, "height": 60}, "score": 0.9, "emotion": emotion("sad"),
+                  "appearance": a.tolist()} for x, y, a, _ in live]
+        out = tracker.update(faces, timestamp_ms=frame * 66.7)
+        assert len(out) == len(faces)
+        most = max(most, tracker.remembered)
+        assert tracker.remembered <= config.max_people + len(faces)
+    assert out[-1]["id"] > 1000 if out else True  # thousands of people went through
+    assert most <= config.max_people + 6
+
+
+def test_smoothing_ignores_a_one_frame_flicker_and_follows_a_real_change():
+    smoother = EmotionSmoother(smoothing_s=0.155, hysteresis=0.1)
+    for _ in range(5):
+        smoother.update(emotion("happy"), 1 / 15)
+    flicker = smoother.update(emotion("sad"), 1 / 15)
+    assert flicker["label"] == "happy" and flicker["raw"]["label"] == "sad"
+    labels = [smoother.update(emotion("sad"), 1 / 15)["label"] for _ in range(4)]
+    assert labels[-1] == "sad"
+    assert abs(sum(flicker["probabilities"].values()) - 1) < 1e-3
+
+
+def test_hysteresis_holds_a_label_against_a_close_second():
+    shown = []
+    for hysteresis in (0.0, 0.1):
+        smoother = EmotionSmoother(smoothing_s=0.0, hysteresis=hysteresis)
+        labels = []
+        for i in range(20):  # two emotions trading a narrow lead every frame
+            lead, second = ("sad", "neutral") if i % 2 else ("neutral", "sad")
+            probs = {e: 0.0 for e in EMOTIONS} | {lead: 0.52, second: 0.48}
+            labels.append(smoother.update({"label": lead, "confidence": 0.52, "probabilities": probs}, 1 / 15)["label"])
+        shown.append(sum(a != b for a, b in zip(labels, labels[1:])))
+    assert shown[0] == 19 and shown[1] == 0
+
+
+def test_smoothing_is_by_time_not_by_frames():
+    slow, fast = EmotionSmoother(0.155, 0.0), EmotionSmoother(0.155, 0.0)
+    for s in (slow, fast):
+        s.update(emotion("happy"), 0.0)
+    a = slow.update(emotion("sad"), 2 / 15)  # one frame after 2 ticks...
+    for _ in range(2):
+        b = fast.update(emotion("sad"), 1 / 15)  # ...or two frames one tick apart
+    assert a["probabilities"]["sad"] == pytest.approx(b["probabilities"]["sad"], abs=1e-3)
+
+
+def test_appearance_of_a_crop():
+    crop = RNG.integers(0, 256, (48, 48), dtype=np.uint8)
+    vector = appearance(crop)
+    assert vector.shape == (64,) and vector.dtype == np.float32
+    assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
+    brighter = np.clip(crop.astype(int) + 30, 0, 255).astype(np.uint8)
+    other = RNG.integers(0, 256, (48, 48), dtype=np.uint8)
+    assert float(vector @ appearance(brighter)) > 0.95 > float(vector @ appearance(other))
+    assert not np.any(appearance(np.full((48, 48), 77, np.uint8)))  # a flat crop has no look
+
+
+@pytest.mark.parametrize("bad", [np.zeros((48, 48), np.float32), np.zeros((40, 48), np.uint8), [[0] * 48] * 48])
+def test_appearance_refuses_anything_but_a_crop(bad):
+    with pytest.raises(ValueError, match="uint8"):
+        appearance(bad)
+
+
+@pytest.mark.parametrize("field, value", [("fps", 0), ("max_coast_s", -1), ("max_absence_s", 0.5),
+                                          ("min_iou", 0), ("reid_distance", 2), ("max_people", 0),
+                                          ("hysteresis", 1), ("smoothing_s", float("nan"))])
+def test_config_out_of_range_is_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrackerConfig(**{field: value})
