@@ -10,7 +10,7 @@ APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 .PHONY: up test setup system-deps test-deps frontend test-python test-frontend test-e2e bench clean audit
 
 up: setup frontend
-	$(PY) -m sentivis.runner
+	$(PY) -m sentivis up
 
 test: setup test-deps frontend test-python test-frontend test-e2e
 
@@ -66,8 +66,35 @@ clean:
 # ../shared/tools/standin-images first (as root). The trainer image installs a torch wheel found in
 # docker/wheels instead of asking PyTorch's index: this copies the local CPU wheel there.
 TORCH_WHEELS ?= $(PIP_FIND_LINKS)
-.PHONY: test-compose
-test-compose: setup
+.PHONY: test-compose docker-wheels
+docker-wheels:
 	@for w in $(foreach d,$(TORCH_WHEELS),$(wildcard $(d)/torch-*.whl)); do \
 	  t="docker/wheels/$$(basename "$$w")"; [ "$$w" -ef "$$t" ] || ln -f "$$w" "$$t" 2>/dev/null || cp "$$w" "$$t"; done
+
+test-compose: setup docker-wheels
 	SENTIVIS_COMPOSE_TEST=1 nice -n 10 $(PY) -m pytest tests/compose -v -s --timeout 1800
+
+# Docker Swarm (docker-stack.yml, docs/DEPLOY.md): the images docker-compose.yml builds, built when
+# missing, deployed as stack $(STACK) on this engine's swarm (a single-node one is made when the
+# engine is in none). The stack publishes port 8080 on every address: SENTIVIS_AUTH_TOKEN is required.
+STACK   ?= sentivis
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+IMAGES  := gateway detector classifier frontend trainer
+.PHONY: images stack-up stack-down test-swarm
+images: docker-wheels
+	@missing=$$(for s in $(IMAGES); do docker image inspect "sentivis-$$s:$${SENTIVIS_IMAGE_TAG:-latest}" >/dev/null 2>&1 || echo $$s; done); \
+	if [ -n "$$missing" ]; then echo "building:" $$missing; nice -n 15 $(COMPOSE) -f docker-compose.yml --profile training build $$missing; fi
+
+stack-up: images
+	@[ -n "$$SENTIVIS_AUTH_TOKEN" ] || { echo "SENTIVIS_AUTH_TOKEN is required: the stack publishes port 8080 on every address"; exit 1; }
+	@[ "$$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ] || docker swarm init
+	docker stack deploy --resolve-image never -c docker-stack.yml $(STACK)
+	@echo "stack $(STACK): http://<this host>:8080 (docker stack ps $(STACK))"
+
+stack-down:
+	docker stack rm $(STACK)
+
+# The stack for real (tests/swarm): one node, then two (a second dockerd in a network namespace
+# the test makes and removes). Needs a Docker engine, as test-compose; run as root.
+test-swarm: setup images
+	SENTIVIS_SWARM_TEST=1 nice -n 10 $(PY) -m pytest tests/swarm -v -s --timeout 2400

@@ -11,6 +11,14 @@
 set -eu
 : "${REDIS_MASTER_NAME:?}" "${REDIS_SENTINELS:?}" "${REDIS_INITIAL_MASTER:?}"
 port=${REDIS_PORT:-6379}
+data=${REDIS_DATA_DIR:-/data}
+
+# Started as root (the image's default user, as in Swarm): own the data volume, then drop to the
+# image's redis user. Kubernetes starts it as that user already.
+if [ "$(id -u)" = 0 ] && id redis >/dev/null 2>&1; then
+  chown redis:redis "$data"
+  exec setpriv --reuid=redis --regid=redis --init-groups sh "$0" "$@"
+fi
 me=${REDIS_ANNOUNCE_HOST:-$(hostname -f)}
 
 # prints "host port" of the master the first answering sentinel names, or nothing
@@ -28,7 +36,7 @@ set -- $(sentinels_master)
 master=${1:-$REDIS_INITIAL_MASTER}
 master_port=${2:-$port}
 set -- redis-server --port "$port" --bind 0.0.0.0 --protected-mode no \
-  --dir "${REDIS_DATA_DIR:-/data}" --appendonly yes \
+  --dir "$data" --appendonly yes \
   --replica-announce-ip "$me" --replica-announce-port "$port"
 if [ "$master" != "$me" ]; then
   echo "redis-node: $me starts as a replica of $master:$master_port" >&2
