@@ -14,7 +14,7 @@ from pathlib import Path
 from analyzer.inputs import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, Input, InputError, expand
 from sentivis.settings import SettingsError, get_settings
 
-PROG = "sentivis"
+PROG = "sentivis analyze"
 
 
 def positive_int(text: str) -> int:
@@ -27,11 +27,9 @@ def positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Sentivis command-line tools.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    analyze = commands.add_parser(
-        "analyze", help="find faces and emotions in image and video files",
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    analyze = argparse.ArgumentParser(
+        prog=prog,
         description="Find the faces in image and video files and read their emotions. For each file, "
                     "writes frames.csv and frames.json (one entry per face per analysed frame), an annotated "
                     "image (annotated.png) or video (annotated.mp4) and, for videos, timeline.png.",
@@ -49,11 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
                               "running the models here, e.g. http://127.0.0.1:5001 (SENTIVIS_AUTH_TOKEN, "
                               "when set, is sent as the bearer token)")
     analyze.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    return parser
+    return analyze
 
 
 def error(path: str | Path, reason: str) -> None:
-    print(f"{PROG} analyze: error: {path}: {reason}", file=sys.stderr)
+    print(f"{PROG}: error: {path}: {reason}", file=sys.stderr)
 
 
 def output_dirs(items: list[Input], root: Path) -> list[Path]:
@@ -86,7 +84,7 @@ def analyze(args: argparse.Namespace) -> int:
     try:
         settings = get_settings()
     except SettingsError as exc:
-        print(f"{PROG} analyze: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     items, failures = expand(args.paths)
     for path, reason in failures:
@@ -96,7 +94,7 @@ def analyze(args: argparse.Namespace) -> int:
     try:
         engine = make_engine(args, settings)
     except EngineError as exc:
-        print(f"{PROG} analyze: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     failed = len(failures)
     progress = not args.quiet and sys.stderr.isatty()
@@ -122,11 +120,10 @@ def analyze(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """`sentivis analyze ARGS` (sentivis/cli.py)."""
+    args = build_parser(prog).parse_args(argv)
     # FFmpeg's own messages ("moov atom not found") would repeat our clearer error.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "analyze":
-        return analyze(args)
-    return 2
+    return analyze(args)

@@ -1,4 +1,4 @@
-"""Faces and raw emotions of one RGB frame: in-process (the services' own code) or via a gateway.
+"""Faces and raw emotions of one RGB frame: in-process (the frame pipeline the services run) or via a gateway.
 
 Both return what a worker's result carries per face: {"box", "score", "emotion"}, best score
 first, emotion unsmoothed; the caller's FaceTracker adds ids and smoothing.
@@ -12,9 +12,8 @@ import numpy as np
 import requests
 import simplejpeg
 
-from classifier.model import EmotionModel, ModelError
-from classifier.service import emotion_of
-from detector.faces import FaceDetector, crop_faces
+from sentivis.contract import ModelFileError
+from sentivis.pipeline import FramePipeline
 from sentivis.settings import Settings
 
 Faces = list[dict[str, Any]]
@@ -37,28 +36,20 @@ class Engine(Protocol):
 
 
 class LocalEngine:
-    """MediaPipe detection, FER-like crops and the ONNX emotion model, as the detector and classifier run them."""
+    """The frame pipeline in this process: MediaPipe detection, FER-like crops, the ONNX emotion model."""
 
     def __init__(self, settings: Settings, max_faces: int):
         try:
-            self.model = EmotionModel.load(settings.emotion_weights, threads=settings.ort_threads,
-                                           batch=settings.classifier_batch)
-        except ModelError as exc:
+            self.pipeline = FramePipeline.from_settings(settings, max_faces=max_faces, require_model=True)
+        except ModelFileError as exc:
             raise EngineError(f"{exc}. Set SENTIVIS_EMOTION_WEIGHTS to an emotion model file (.onnx).") from None
-        self.detector = FaceDetector(settings.detector_model, settings.detector_min_score, max_faces)
-        self.margin, self.shift = settings.face_margin, settings.face_shift
-        self.models = {"detector": self.detector.info(), "emotion": self.model.info()}
+        self.models = self.pipeline.models()
 
     def analyze(self, rgb: np.ndarray) -> Faces:
-        detections = self.detector.detect(rgb)
-        if not detections:
-            return []
-        probabilities = self.model.predict(np.stack(crop_faces(rgb, detections, self.margin, self.shift)))
-        return [{"box": d.box, "score": round(d.score, 4), "emotion": emotion_of(p)}
-                for d, p in zip(detections, probabilities)]
+        return self.pipeline.run(rgb)
 
     def close(self) -> None:
-        self.detector.close()
+        self.pipeline.close()
 
 
 class RemoteEngine:

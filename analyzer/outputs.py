@@ -77,7 +77,8 @@ def save_image(path: Path, rgb: np.ndarray) -> None:
 
 
 class VideoSink:
-    """The annotated video: OpenCV's VideoWriter with the mp4v codec, opened at the first frame."""
+    """A video written frame by frame: OpenCV's VideoWriter with the mp4v codec (MJPG for .avi),
+    opened at the first frame."""
 
     def __init__(self, path: Path, fps: float):
         self.path = path
@@ -88,7 +89,8 @@ class VideoSink:
     def write(self, rgb: np.ndarray) -> None:
         if self._writer is None:
             height, width = rgb.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
+            fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix == ".avi" else "mp4v"))
+            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (width, height))
             if not self._writer.isOpened():
                 raise OSError(f"OpenCV cannot write the video {self.path}")
         self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))

@@ -11,8 +11,8 @@ from analyzer import outputs
 from analyzer.engines import Engine
 from analyzer.inputs import Frame, Input, InputError, VideoReader, read_image
 from analyzer.timeline import plot_timeline
-from gateway.tracking import FaceTracker
 from sentivis.settings import Settings
+from sentivis.tracking import FaceTracker
 
 
 @dataclass

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from benchmarks import report as rep
-from benchmarks.frames import build_frames
 from benchmarks.scenarios import ALL, Plan, log, run_plan
+from sentivis.samples import sample_frames
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -71,8 +71,8 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0],
+def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter steps and a 3-point sweep (~2 min)")
     parser.add_argument("--scenarios", default=",".join(ALL), help=f"comma separated, of: {', '.join(ALL)}")
@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.services_root:
-        from benchmarks import stack
+        from benchmarks import scenarios
 
-        stack.SERVICES_ROOT = args.services_root.resolve()
+        scenarios.SERVICES_ROOT = args.services_root.resolve()
     scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
     unknown = set(scenarios) - set(ALL)
     if unknown:
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a timeout, Ctrl-C from a supervisor) unwinds like Ctrl-C, so every stack is stopped:
     # the services run in their own sessions and would otherwise outlive the benchmark.
     signal.signal(signal.SIGTERM, _interrupt)
-    frames = build_frames()
+    frames = sample_frames()
     with tempfile.TemporaryDirectory(prefix="sentivis-bench-") as tmp:
         log_dir = args.log_dir or Path(tmp)
         report = run_plan(plan, frames, model, log_dir)
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(rep.text_table(rep.rows(report)))
     print()
     print(rep.targets_text(targets))
-    command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = f"{prog} " + " ".join(argv if argv is not None else sys.argv[1:])
     report["command"] = command.strip()
     if args.json:
         rep.write_json(report, args.json)

@@ -50,9 +50,9 @@ class StreamSampler:
     def _run(self) -> None:
         import redis
 
-        from sentivis import streams
+        from sentivis import redis_io, streams
 
-        client = redis.Redis.from_url(self.redis_url)
+        client = redis_io.connect(self.redis_url)
         start = time.perf_counter()
         while not self._stop.wait(self.every_s):
             try:
@@ -150,10 +150,8 @@ def summarise(result: LoadResult) -> dict[str, Any]:
     unanswered = sum(1 for r in counted if r.event is None)
     completed_in_window = sum(1 for r in result.records if r.event == "inference"
                               and r.done is not None and result.start + WARMUP_S <= r.done <= result.end)
-    by_client: dict[int, int] = {}
-    for r in result.records:
-        if r.dropped_frames is not None:
-            by_client[r.client] = max(by_client.get(r.client, 0), r.dropped_frames)
+    by_client = [max((r.dropped_frames for r in records if r.dropped_frames is not None), default=0)
+                 for records in result.per_client]
     stage = {s: percentiles([r.latency[s] for r in inferences if s in r.latency]) for s in STAGES}
     return {
         "clients": result.clients, "fps_per_client": result.fps_per_client,
@@ -166,7 +164,7 @@ def summarise(result: LoadResult) -> dict[str, Any]:
         "frame_errors": dict(errors), "unanswered": unanswered,
         "dropped": sum(errors.values()) + unanswered,
         "drop_rate": round((sum(errors.values()) + unanswered) / max(1, len(counted)), 4),
-        "dropped_frames_reported": sum(by_client.values()),
+        "dropped_frames_reported": sum(by_client),
         "late_events": result.late_events,
         "client_skipped": result.skipped,
         "rtt_samples_ms": [round(r.rtt_ms, 2) for r in inferences],

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.frames import build_frames
 from benchmarks.load import run_load
-from benchmarks.stack import start_monolith, start_sentivis
+from benchmarks.scenarios import start_monolith, start_sentivis
+from sentivis.samples import sample_frames
 
 
 def service_pids(pids: dict[str, int]) -> dict[str, int]:
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("py-spy is not installed: pip install py-spy")
     args.out.mkdir(parents=True, exist_ok=True)
     env = {"SENTIVIS_EMOTION_WEIGHTS": args.model} if args.model else {}
-    frames = build_frames()
+    frames = sample_frames()
     stack = (start_monolith(args.out / "logs", env=env) if args.monolith
              else start_sentivis(args.out / "logs", env=env))
     try:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.frames import BenchFrame
 from benchmarks.load import run_load
 from benchmarks.measure import CpuMeter, StreamSampler, settle, summarise
-from benchmarks.stack import Stack, start_monolith, start_sentivis
+from sentivis.samples import SampleFrame
+from sentivis.settings import REPO_ROOT
+from sentivis.stack import Stack, free_port, wait_http
 
 ALL = ("floor", "classifier", "stream", "sweep", "overload", "replicas", "monolith")
 SWEEP_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.25)  # of the floor's ideal rate, cores / floor seconds
@@ -42,6 +43,37 @@ class Plan:
                    sweep_fractions=QUICK_SWEEP_FRACTIONS)
 
 
+# Where the services' code is run from: another checkout measures a before/after (--services-root).
+SERVICES_ROOT = REPO_ROOT
+
+
+def start_sentivis(log_dir: Path, detectors: int = 1, classifiers: int = 1, env: dict[str, str] | None = None,
+                   timeout: float = 90.0) -> Stack:
+    """redis + gateway + detectors + classifiers, ready (heartbeats seen by the gateway's /readyz);
+    every process logs to a file in log_dir."""
+    stack = Stack(detectors, classifiers, env=env, log_dir=log_dir, cwd=SERVICES_ROOT).start()
+    try:
+        stack.wait_ready(timeout)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def start_monolith(log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0) -> Stack:
+    """The baseline (benchmarks/monolith.py) alone, up."""
+    port = free_port()
+    stack = Stack(0, 0, gateway=False, redis=False, gateway_port=port, env={"PYTHONPATH": str(REPO_ROOT), **(env or {})},
+                  log_dir=log_dir, cwd=SERVICES_ROOT, extra={"monolith": ["benchmarks.monolith", "--port", str(port)]},
+                  name="monolith").start()
+    try:
+        stack.wait_until(lambda: wait_http(stack.url + "/healthz", timeout=1) is None, "the monolith up", timeout)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
 def machine() -> dict[str, Any]:
     model = platform.processor() or ""
     try:
@@ -59,7 +91,7 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def load_step(stack: Stack, frames: list[BenchFrame], clients: int, fps: float, seconds: float,
+def load_step(stack: Stack, frames: list[SampleFrame], clients: int, fps: float, seconds: float,
               label: str) -> dict[str, Any]:
     waited = settle(stack.pids())
     load_before = os.getloadavg()[0]
@@ -104,7 +136,7 @@ def saturation(steps: list[dict[str, Any]]) -> float:
     return max((s["throughput_fps"] for s in steps), default=0.0)
 
 
-def run_plan(plan: Plan, frames: list[BenchFrame], model_path: str | None, log_dir: Path) -> dict[str, Any]:
+def run_plan(plan: Plan, frames: list[SampleFrame], model_path: str | None, log_dir: Path) -> dict[str, Any]:
     report: dict[str, Any] = {"machine": machine(), "model": shown_path(model_path), "plan": plan.__dict__,
                               "frames": [{"name": f.name, "bytes": len(f.jpeg), "faces": f.faces} for f in frames],
                               "scenarios": [], "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -121,7 +153,7 @@ def run_plan(plan: Plan, frames: list[BenchFrame], model_path: str | None, log_d
         report["floor"] = measure_floor(frames, model_path, plan.floor_s)
         log(f"floor {report['floor']['floor_ms_per_frame']} ms per frame; faces {report['floor']['faces_detected']}")
     if "classifier" in want and model_path:
-        from classifier.bench import measure
+        from benchmarks.classifier import measure
 
         log("classifier bench (ONNX Runtime)")
         report["classifier"] = [measure(model_path, t, plan.classifier_repeats) for t in sorted({1, os.cpu_count() or 1})]

@@ -18,23 +18,20 @@ import urllib.request
 
 
 def heartbeat(service: str) -> bool:
-    import redis
-
-    from sentivis import streams
+    from sentivis import redis_io, streams
     from sentivis.settings import get_settings
 
     settings = get_settings()
     consumer = settings.consumer_name or f"{service}-{socket.gethostname()}-*"
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis_io.connect(settings.redis_url, timeout=2, retries=0)
     return next(client.scan_iter(match=streams.heartbeat_key(service, consumer), count=1000), None) is not None
 
 
 def redis_ping(_: str) -> bool:
-    import redis
-
+    from sentivis import redis_io
     from sentivis.settings import get_settings
 
-    return bool(redis.Redis.from_url(get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2).ping())
+    return bool(redis_io.connect(get_settings().redis_url, timeout=2, retries=0).ping())
 
 
 def http(url: str) -> bool:

@@ -1,4 +1,5 @@
-"""`python -m reliability chaos|soak|audit`: fault injection, a long run, the dependency audit."""
+"""`python -m reliability chaos|soak|audit` (or `sentivis chaos|soak|audit`): fault injection, a
+long run, the dependency audit."""
 from __future__ import annotations
 
 import argparse
@@ -7,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reliability", description=__doc__)
+def main(argv: list[str] | None = None, prog: str = "python -m reliability") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     chaos = sub.add_parser("chaos", help="kill -9 services in turn while clients stream; time the recovery")
@@ -31,15 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--strict", action="store_true", help="also fail when an advisory service is unreachable")
 
     for p in (chaos, soak):
-        p.add_argument("--log", type=Path, default=None, help="where the stack's log goes (default: a temp file)")
+        p.add_argument("--logs", type=Path, default=None, metavar="DIR",
+                       help="where the stack's processes log, a file each (default: a temporary folder)")
 
     args = parser.parse_args(argv)
     if args.command == "audit":
         from reliability import audit as audit_module
 
         return audit_module.main(args.strict)
-    log = args.log or Path(tempfile.mkstemp(prefix=f"sentivis-{args.command}-", suffix=".log")[1])
-    print(f"stack log: {log}", flush=True)
+    log = args.logs or Path(tempfile.mkdtemp(prefix=f"sentivis-{args.command}-"))
+    print(f"stack logs: {log}", flush=True)
     if args.command == "chaos":
         from reliability import chaos as chaos_module
 

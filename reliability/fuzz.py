@@ -14,6 +14,8 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
+from sentivis.samples import huge_header
+
 
 @dataclass
 class BadFrame:
@@ -50,19 +52,6 @@ def other_format(rgb: np.ndarray, fmt: str) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, format=fmt)
     return out.getvalue()
-
-
-def huge_header(jpeg: bytes, width: int, height: int) -> bytes:
-    """The JPEG with its start-of-frame segment claiming width x height pixels."""
-    data = bytearray(jpeg)
-    i = 2
-    while True:
-        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            data[i + 5:i + 7] = height.to_bytes(2, "big")
-            data[i + 7:i + 9] = width.to_bytes(2, "big")
-            return bytes(data)
-        i += 2 + length
 
 
 def bad_frames(jpeg: bytes, max_frame_bytes: int, count: int = 1000, seed: int = 7,

@@ -10,13 +10,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import redis
 
-from reliability.images import face_frame
-from reliability.load import LoadClient, percentile, verdict
-from reliability.stack import RunnerStack
-from sentivis import streams as names
+from benchmarks.measure import percentiles
+from reliability import verdict
+from sentivis import redis_io, streams as names
+from sentivis.client import FrameClient
+from sentivis.samples import astronaut_frame
 from sentivis.settings import get_settings
+from sentivis.stack import Stack
 
 MAX_RSS_GROWTH = 0.10
 PER_CLIENT_PROBE_RATE = 25  # below the default 30 fps per-connection limit
@@ -24,11 +27,11 @@ PER_CLIENT_PROBE_RATE = 25  # below the default 30 fps per-connection limit
 
 def measure_saturation(url: str, clients: int, seconds: float) -> float:
     """Inferences per second when clients offer more than the stack can take."""
-    probes = [LoadClient(url, face_frame(), PER_CLIENT_PROBE_RATE, first_frame_id=9 * 10**8 + i * 10**6).connect()
-              for i in range(clients)]
+    frame = astronaut_frame()[0]
+    probes = [FrameClient(url) for _ in range(clients)]
     try:
-        for p in probes:
-            p.start()
+        for i, p in enumerate(probes):
+            p.start([frame], PER_CLIENT_PROBE_RATE, first_frame_id=9 * 10**8 + i * 10**6)
         time.sleep(3)  # warm-up
         since = time.monotonic()
         time.sleep(seconds)
@@ -48,26 +51,27 @@ def stream_lengths(client: redis.Redis) -> dict[str, int]:
 
 
 def run(minutes: float, rate: float | None, clients: int, warmup_s: float, sample_s: float, detectors: int,
-        classifiers: int, log_path: Path) -> int:
-    stack = RunnerStack(log_path, detectors=detectors, classifiers=classifiers, env={"SENTIVIS_REDIS_URL": ""})
+        classifiers: int, log_dir: Path) -> int:
+    stack = Stack(detectors, classifiers, env={"SENTIVIS_HEARTBEAT_S": "0.5"}, log_dir=log_dir)
     samples: list[dict] = []
-    loads: list[LoadClient] = []
+    loads: list[FrameClient] = []
     try:
+        stack.start().supervise_in_background()
         stack.wait_ready(timeout=180)
         saturation = measure_saturation(stack.url, clients, 20) if rate is None else rate / 0.7
         target = 0.7 * saturation
         print(f"saturation {saturation:.1f} fps ({'measured' if rate is None else 'given'}); soak at "
               f"{target:.1f} fps over {clients} clients for {minutes} min", flush=True)
-        db = redis.Redis(port=stack.redis_port())
-        loads = [LoadClient(stack.url, face_frame(), target / clients, first_frame_id=i * 10**8).connect()
-                 for i in range(clients)]
+        db = redis_io.connect(stack.redis_url)
+        frame = astronaut_frame()[0]
+        loads = [FrameClient(stack.url) for _ in range(clients)]
         started = time.monotonic()
-        for c in loads:
-            c.start()
+        for i, c in enumerate(loads):
+            c.start([frame], target / clients, first_frame_id=i * 10**8)
         deadline = started + minutes * 60
         while time.monotonic() < deadline:
             time.sleep(sample_s)
-            procs = stack.processes()
+            procs = {name: psutil.Process(pid) for name, pid in stack.pids().items()}
             sample = {"t": time.monotonic() - started,
                       "rss": {name: p.memory_info().rss for name, p in procs.items()},
                       "pids": {name: p.pid for name, p in procs.items()},
@@ -108,11 +112,12 @@ def report(samples, loads, answered, warmup_s, started, finished, saturation, ta
             failures.append(f"{name} grew {growth * 100:.1f}% after warm-up")
     codes = sum((c.codes() for c in loads), Counter())
     trips = [t for c in loads for t in c.round_trips_ms()]
-    sent = sum(len(c.sent) for c in loads)
+    rtt = percentiles(trips)
+    sent = sum(len(c.records) for c in loads)
     unanswered = sum(len(c.unanswered(0)) for c in loads)
     longest = {k: max(s["streams"].get(k, 0) for s in samples) for k in samples[-1]["streams"]} if samples else {}
     print(f"\nframes sent {sent}, replies {dict(codes)}, unanswered {unanswered}; round trip p50 "
-          f"{percentile(trips, 50):.0f} ms, p95 {percentile(trips, 95):.0f} ms, p99 {percentile(trips, 99):.0f} ms, "
+          f"{rtt['p50']} ms, p95 {rtt['p95']} ms, p99 {rtt['p99']} ms, "
           f"mean {statistics.fmean(trips) if trips else float('nan'):.0f} ms; longest streams {longest}")
     bound = 1.5 * get_settings().stream_maxlen  # XADD trims approximately (whole nodes), hence the slack
     if any(length > bound for length in longest.values()):

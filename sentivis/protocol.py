@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-CROP_SIZE = 48
+from sentivis.contract import CROP_SIZE
 
 # frame_error codes, sent to the browser; the README lists them.
 ERROR_CODES = {
@@ -37,16 +37,6 @@ ERROR_CODES = {
     "unavailable": "the processing backend is unavailable",
     "internal_error": "the frame could not be processed",
 }
-
-
-@dataclass
-class Face:
-    box: dict[str, int]  # the detector's face box in frame pixels: x, y, width, height
-    score: float
-    emotion: dict[str, Any] | None = None  # {"label", "confidence", "probabilities"} or None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"box": self.box, "score": self.score, "emotion": self.emotion}
 
 
 @dataclass

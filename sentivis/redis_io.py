@@ -1,27 +1,28 @@
-"""Redis helpers shared by the services: connection, consumer groups, heartbeats, backoff."""
+"""Redis helpers shared by the services: the one place clients are made, consumer groups, XADD, heartbeats.
+
+The stream worker's loop (claim, read, backoff) is sentivis/worker.py.
+"""
 from __future__ import annotations
 
 import json
-import logging
-import time
-from typing import Any, Iterator
+from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from sentivis import streams
 from sentivis.protocol import FrameMessage, encode
 
-log = logging.getLogger(__name__)
 
-
-def connect(url: str) -> redis.Redis:
-    """A client that returns bytes (payloads are binary) and retries lost connections."""
-    from redis.backoff import ExponentialBackoff
-    from redis.retry import Retry
-
+def connect(url: str, timeout: float | None = None, retries: int = 3) -> redis.Redis:
+    """A client that returns bytes (payloads are binary) and retries a lost connection `retries`
+    times with backoff; `timeout` bounds connecting and each reply (None: no bound). Every
+    service and tool makes its clients here."""
     return redis.Redis.from_url(
         url, decode_responses=False, socket_keepalive=True, health_check_interval=10,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
+        socket_timeout=timeout, socket_connect_timeout=timeout,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
 
@@ -46,19 +47,8 @@ def send_result(client: redis.Redis | Any, message: FrameMessage, maxlen: int) -
     add(client, streams.results_stream(message.gateway), message, b"", maxlen, create=False)
 
 
-def read_group(client: redis.Redis, stream: str, group: str, consumer: str, count: int, block_ms: int,
-               claim_idle_ms: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
-    """Messages for this consumer: first any left pending by a dead consumer, then new ones."""
-    claimed = client.xautoclaim(stream, group, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count)
-    # redis-py returns [next_id, messages, deleted_ids] on Redis 7.
-    messages = [m for m in claimed[1] if m[1]]
-    if messages:
-        return messages
-    reply = client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
-    return reply[0][1] if reply else []
-
-
 def heartbeat(client: redis.Redis, service: str, consumer: str, info: dict[str, Any], ttl_s: float) -> None:
+    """A replica's liveness: a JSON key that expires unless it is written again within ttl_s."""
     client.set(streams.heartbeat_key(service, consumer), json.dumps(info), px=int(ttl_s * 1000))
 
 
@@ -68,13 +58,3 @@ def live_services(client: redis.Redis, service: str) -> list[dict[str, Any]]:
     if not keys:
         return []
     return [json.loads(v) for v in client.mget(keys) if v is not None]
-
-
-def retry_forever(what: str, max_delay_s: float = 5.0) -> Iterator[float]:
-    """Backoff delays for a service loop that lost Redis: logs, sleeps and yields the delay."""
-    delay = 0.1
-    while True:
-        log.warning("%s: Redis unavailable, retrying in %.1f s", what, delay)
-        time.sleep(delay)
-        yield delay
-        delay = min(max_delay_s, delay * 2)

@@ -1,50 +1,42 @@
-"""Fixtures shared by every test: a private redis-server on a free port, real face images."""
+"""Fixtures shared by every test: a private redis-server on a free port.
+
+The processes, clients and face images the tests use are the project's own: sentivis.stack
+(Service, Stack, free_port, get_json, wait_http), sentivis.client (FrameClient) and
+sentivis.samples (astronaut_frame, pasted_frame, fer_faces, ...).
+"""
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
+import os
 from pathlib import Path
 
 import pytest
 import redis
 
-from sentivis.runner import free_port  # noqa: F401  (re-exported for callers)
+from sentivis import stack
+from sentivis.samples import FER_CSV  # noqa: F401  (re-exported for callers)
+from sentivis.settings import REPO_ROOT
+from sentivis.stack import free_port  # noqa: F401  (re-exported for callers)
 
-REPO = Path(__file__).resolve().parent.parent
-FER_CSV = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
+REPO = REPO_ROOT
 
 
 class RedisServer:
     def __init__(self, tmp: Path):
-        exe = shutil.which("redis-server")
-        if exe is None:
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        self.port = free_port()
+        self.port = stack.free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        self.process = stack.redis_server(self.port, tmp, log_path=Path(os.devnull)).start()
+        stack.wait_redis(self.url, process=self.process)
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        self.process.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    """One private redis-server for the whole session; tests use flush_redis to start clean."""
+    """One private redis-server for the whole session; tests use redis_url to start clean."""
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()

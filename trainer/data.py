@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sentivis.contract import CROP_SIZE as IMAGE_SIZE  # FER-2013 faces are the model's crop size
 from sentivis.labels import EMOTIONS
 
-IMAGE_SIZE = 48
 CSV_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "publictest": "val",
                  "validation": "val", "test": "test", "privatetest": "test"}

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sentivis import contract
+from sentivis.labels import NUM_EMOTIONS
 from trainer import onnx_io
 from trainer.data import FaceSplit, load_dataset
 from trainer.metrics import classification_report
@@ -21,7 +23,7 @@ TEN_CROP_SIZE = 44  # 4 corners + centre of 44x44, and their mirror images, each
 
 def to_float(images: np.ndarray) -> np.ndarray:
     """uint8 [N,48,48] -> float32 [N,1,48,48] in 0..1, the model file's input."""
-    return (images.astype(np.float32) / 255.0)[:, None]
+    return contract.to_input(images)
 
 
 def load_predictor(model_path: str | Path) -> tuple[Predictor, dict]:
@@ -42,7 +44,7 @@ def load_predictor(model_path: str | Path) -> tuple[Predictor, dict]:
     @torch.no_grad()
     def predict(x: np.ndarray) -> np.ndarray:
         out = [torch.softmax(model(torch.from_numpy(x[i:i + 256])), dim=1) for i in range(0, len(x), 256)]
-        return torch.cat(out).numpy() if out else np.zeros((0, 7), np.float32)
+        return torch.cat(out).numpy() if out else np.zeros((0, NUM_EMOTIONS), np.float32)
 
     # A checkpoint carries no temperature: its probabilities are the plain softmax (T = 1).
     return predict, {"kind": "checkpoint", "calibrated": False, "data": checkpoint["config"].get("data"),

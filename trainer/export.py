@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sentivis import contract
 from sentivis.labels import EMOTIONS
 from sentivis.registry import file_sha256
 from sentivis.settings import Settings
@@ -161,7 +162,7 @@ PREPROCESSING = {
 def _file_section(output: Path, staged: Path) -> dict:
     return {"name": output.name, "sha256": file_sha256(staged), "bytes": staged.stat().st_size,
             "opset": onnx_io.OPSET,
-            "input": {"name": onnx_io.INPUT_NAME, "dtype": "float32", "shape": ["N", 1, 48, 48]},
+            "input": {"name": onnx_io.INPUT_NAME, "dtype": "float32", "shape": ["N", *contract.INPUT_SHAPE]},
             "output": {"name": onnx_io.OUTPUT_NAME, "dtype": "float32", "shape": ["N", len(EMOTIONS)],
                        "meaning": "softmax probabilities in label order, temperature inside"}}
 

@@ -9,20 +9,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from sentivis.contract import CROP_SIZE as IMAGE_SIZE, INPUT_NAME, OUTPUT_NAME, ModelFileError, check_session
 from sentivis.labels import NUM_EMOTIONS
 
-INPUT_NAME = "input"
-OUTPUT_NAME = "probabilities"
-IMAGE_SIZE = 48
+# The model file contract (names, crop size, the one exception for a file that breaks it) is
+# sentivis/contract.py; the trainer's modules use those names through this one.
 OPSET = 17
 
 
 class ParityError(RuntimeError):
     """ONNX Runtime and PyTorch disagree on the same inputs by more than the tolerance."""
-
-
-class ModelFileError(ValueError):
-    """An ONNX file that cannot be loaded or does not follow the model file contract."""
 
 
 def export_onnx(model: nn.Module, path: Path) -> None:
@@ -51,15 +47,10 @@ def session(path: str | Path, threads: int = 1):
         sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own exception types for missing and broken files
         raise ModelFileError(f"{path}: cannot load the ONNX model: {exc}") from None
-    inputs, outputs = sess.get_inputs(), sess.get_outputs()
-    if [i.name for i in inputs] != [INPUT_NAME] or inputs[0].type != "tensor(float)":
-        raise ModelFileError(f"{path}: expected one float input named {INPUT_NAME!r}, "
-                             f"found {[(i.name, i.type) for i in inputs]}")
-    if OUTPUT_NAME not in [o.name for o in outputs]:
-        raise ModelFileError(f"{path}: no output named {OUTPUT_NAME!r}, found {[o.name for o in outputs]}")
-    shape = inputs[0].shape
-    if len(shape) != 4 or list(shape[1:]) != [1, IMAGE_SIZE, IMAGE_SIZE]:
-        raise ModelFileError(f"{path}: input shape must be [N, 1, 48, 48], found {shape}")
+    try:
+        check_session(sess)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
     return sess
 
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sentivis.samples import astronaut_frame, pasted_frame
 from tests.analyze.media import video_frames, write_video
-from tests.images import astronaut_frame, pasted_frame
+from tests.conftest import REPO
 from tests.pipeline.conftest import emotion_weights
-from tests.stack import REPO
 
 VIDEO_FRAMES = 12
 
@@ -28,9 +28,9 @@ class Run:
 
 
 def run_cli(*args: str | Path, timeout: float = 300, **env: str) -> Run:
-    """`python -m analyzer analyze ARGS` with the test model; its exit code and output."""
+    """`sentivis analyze ARGS` (as `python -m sentivis analyze`) with the test model; its exit code and output."""
     full_env = {**os.environ, "SENTIVIS_EMOTION_WEIGHTS": emotion_weights(), **env}
-    proc = subprocess.run([sys.executable, "-m", "analyzer", "analyze", "--quiet", *map(str, args)], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "sentivis", "analyze", "--quiet", *map(str, args)], cwd=REPO,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

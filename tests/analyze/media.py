@@ -6,9 +6,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.images import compose, fer_faces
+from analyzer.outputs import VideoSink
+from sentivis.samples import FRAME_SIZE, compose, fer_faces
 
-VIDEO_SIZE = (320, 240)
+VIDEO_SIZE = FRAME_SIZE
 VIDEO_FPS = 10.0
 MOVING = (4, 80)  # FER PublicTest index, side: walks right along y=100, 8 px a frame
 STILL = (22, 215, 20, 100)  # index, x, y, side
@@ -33,13 +34,11 @@ def video_frames(count: int) -> list[np.ndarray]:
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = VIDEO_FPS) -> Path:
-    """RGB frames -> an mp4v video (or MJPG for .avi) through OpenCV."""
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix == ".avi" else "mp4v"))
-    writer = cv2.VideoWriter(str(path), fourcc, fps, VIDEO_SIZE)
-    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    """RGB frames -> an mp4v video (or MJPG for .avi), as the analyzer writes its own."""
+    sink = VideoSink(path, fps)
     for rgb in frames:
-        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    writer.release()
+        sink.write(rgb)
+    sink.close()
     return path
 
 

@@ -11,24 +11,21 @@ import requests
 from PIL import Image
 
 from sentivis.labels import EMOTIONS
+from sentivis.samples import astronaut_frame, huge_header_jpeg, jpeg, pasted_frame
+from sentivis.stack import Stack, free_port, wait_http
+from sentivis.tracking import iou
 from tests.analyze.conftest import png_bytes, run_cli
 from tests.analyze.media import face_places
-from tests.conftest import RedisServer, free_port
-from tests.images import astronaut_frame, huge_header_jpeg, iou, jpeg, pasted_frame
-from tests.pipeline.conftest import Stack, emotion_weights
-from tests.stack import wait_http
+from tests.conftest import RedisServer
+from tests.pipeline.conftest import stack_env
 
 MAX_FRAME_BYTES = 300_000  # small, so a too-large image is cheap to send
 TOKEN = "analyze-test-token"  # the module's gateway wants it, as a deployed one would
 
 
 def gateway_stack(redis_url: str, log_dir, **env: str) -> Stack:
-    """A stack with start_stack's settings, nothing started yet: the caller starts and stops it."""
-    port = free_port()
-    base = {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_GATEWAY_PORT": str(port),
-            "SENTIVIS_EMOTION_WEIGHTS": emotion_weights(), "SENTIVIS_HEARTBEAT_S": "0.5",
-            "SENTIVIS_MAX_FRAME_AGE_MS": "5000", "SENTIVIS_FRAME_TIMEOUT_MS": "10000", **env}
-    return Stack(f"http://127.0.0.1:{port}", redis_url, base, log_dir)
+    """A stack with start_stack's settings, only its gateway started: the caller adds the workers and stops it."""
+    return Stack(0, 0, redis_url=redis_url, env=stack_env(**env), log_dir=log_dir).start()
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +33,10 @@ def stack(tmp_path_factory):
     """One stack for the module, on its own redis-server (other tests flush the shared one);
     every process is stopped even when the start fails."""
     server = RedisServer(tmp_path_factory.mktemp("redis"))
-    s = gateway_stack(server.url, tmp_path_factory.mktemp("stack"), SENTIVIS_MAX_FRAME_BYTES=str(MAX_FRAME_BYTES),
-                      SENTIVIS_AUTH_TOKEN=TOKEN)
+    s = Stack(redis_url=server.url, log_dir=tmp_path_factory.mktemp("stack"),
+              env=stack_env(SENTIVIS_MAX_FRAME_BYTES=str(MAX_FRAME_BYTES), SENTIVIS_AUTH_TOKEN=TOKEN))
     try:
-        s.start("gateway", "gateway")
-        wait_http(s.url + "/healthz", timeout=90)
-        s.start("detector", "detector")
-        s.start("classifier", "classifier")
-        s.wait_ready(timeout=90)
+        s.start().wait_ready(timeout=120)
         yield s
     finally:
         s.stop()
@@ -217,13 +210,12 @@ def test_503_without_workers_and_when_they_do_not_answer(redis_url, tmp_path):
     stack = gateway_stack(redis_url, tmp_path, SENTIVIS_MAX_FRAME_AGE_MS="60000", SENTIVIS_HEARTBEAT_S="10",
                           SENTIVIS_FRAME_TIMEOUT_MS="1500")
     try:
-        stack.start("gateway", "gateway")
         wait_http(stack.url + "/healthz", timeout=90)
         data, box = astronaut_frame()
         assert_error(post(stack, data, "image/jpeg"), 503, "unavailable")  # nothing running yet
 
-        detector = stack.start("detector", "detector")
-        stack.start("classifier", "classifier")
+        detector = stack.run("detector-1", "detector")
+        stack.run("classifier-1", "classifier")
         stack.wait_ready(timeout=90)
         detector.proc.send_signal(signal.SIGSTOP)
         try:

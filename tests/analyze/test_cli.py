@@ -12,10 +12,11 @@ import cv2
 import pytest
 
 from sentivis.labels import EMOTIONS
+from sentivis.samples import astronaut_frame, pasted_frame
+from sentivis.tracking import iou
 from tests.analyze.conftest import VIDEO_FRAMES, blank_frames, run_cli
 from tests.analyze.media import count_frames, face_places, write_video
-from tests.images import astronaut_frame, iou, pasted_frame
-from tests.stack import REPO
+from tests.conftest import REPO
 
 MIN_IOU = 0.45  # the detector's box is tighter than the pasted square (the detector tests use 0.5)
 

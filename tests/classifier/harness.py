@@ -14,8 +14,8 @@ import redis
 from classifier.service import ClassifierService
 from sentivis import redis_io, streams
 from sentivis.protocol import FrameMessage, decode, pack_crops
+from sentivis.samples import fer_faces
 from sentivis.settings import Settings
-from tests.images import fer_faces
 
 GATEWAY = "gw-test"
 _consumers = itertools.count(1)

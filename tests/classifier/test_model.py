@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from classifier.model import EmotionModel, ModelError, card_accuracy
+from sentivis.contract import ModelFileError
+from sentivis.emotions import EmotionModel, card_accuracy
 from sentivis.labels import NUM_EMOTIONS
 from tests.classifier.conftest import export
 from tests.classifier.harness import real_faces
@@ -114,7 +115,7 @@ def test_card_accuracy(card, accuracy):
 def test_refuses_a_file_that_breaks_the_contract(tmp_path, build, message):
     path = tmp_path / "bad.onnx"
     build(path)
-    with pytest.raises(ModelError) as raised:
+    with pytest.raises(ModelFileError) as raised:
         EmotionModel.load(path)
     assert message in str(raised.value)
     assert str(path) in str(raised.value)

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
 
 import numpy as np
@@ -12,13 +10,12 @@ import pytest
 import redis
 import torch
 
-from classifier.model import EmotionModel
 from sentivis import registry, streams
+from sentivis.emotions import EmotionModel
 from sentivis.labels import EMOTIONS
+from sentivis.stack import Service, free_port, redis_server
 from tests.classifier.conftest import export, install
 from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings, wait_for
-from tests.conftest import free_port
-from tests.stack import Service
 
 
 @pytest.fixture
@@ -188,17 +185,10 @@ def test_a_malformed_message_gets_an_error_and_the_next_is_answered(start, model
     assert service.thread.is_alive()
 
 
-def spawn_redis(port: int, folder) -> subprocess.Popen:
-    proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", str(folder)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc
-
-
 def test_reconnects_after_redis_comes_back(model_files, tmp_path):
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    server = spawn_redis(port, tmp_path)
+    server = redis_server(port, tmp_path).start()
     try:
         ends = wait_for(lambda: _try_ends(url, port), 10, "private redis-server up")
         settings = service_settings(url, model_files["a"])
@@ -206,10 +196,9 @@ def test_reconnects_after_redis_comes_back(model_files, tmp_path):
         service = ServiceThread(settings)
         try:
             ends.wait_heartbeat(lambda hb: hb["ready"])
-            server.terminate()
-            server.wait(timeout=10)
+            server.stop()
             time.sleep(0.5)  # the service now sees a dead Redis and backs off
-            server = spawn_redis(port, tmp_path)  # a fresh, empty Redis on the same address
+            server = redis_server(port, tmp_path).start()  # a fresh, empty Redis on the same address
             wait_for(lambda: _try_ends(url, port), 10, "redis-server back")
             ends.wait_heartbeat(lambda hb: hb["ready"])  # reconnected: heartbeat back
             wait_for(lambda: _has_group(ends.client), 10, "consumer group recreated")
@@ -220,8 +209,7 @@ def test_reconnects_after_redis_comes_back(model_files, tmp_path):
         finally:
             service.stop()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def _has_group(client: redis.Redis) -> bool:

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from sentivis.client import FrameClient
 from sentivis.labels import EMOTIONS
+from sentivis.samples import astronaut_frame, pasted_frame
+from sentivis.tracking import iou
 from tests.conftest import FER_CSV
-from tests.images import astronaut_frame, iou, pasted_frame
-from tests.stack import FrameClient
 
 REPO = Path(__file__).resolve().parents[2]
 HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT", "8080"))

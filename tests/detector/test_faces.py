@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from tests import images
-from detector.faces import DecodeError, FaceDetector, clip_box, crop_face, crop_faces, decode_jpeg, to_grey
-from tests.images import ASTRONAUT_FACE, PASTED, astronaut, compose, fer_faces, huge_header_jpeg, iou, jpeg
+from sentivis import samples
+from sentivis.faces import DecodeError, FaceDetector, clip_box, crop_face, crop_faces, decode_jpeg, to_grey
+from sentivis.samples import ASTRONAUT_FACE, PASTED, astronaut, compose, fer_faces, huge_header_jpeg, jpeg
+from sentivis.tracking import iou
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +16,7 @@ def detector():
 
 
 def pasted_frame() -> tuple[np.ndarray, list[dict]]:
-    data, places = images.pasted_frame()
+    data, places = samples.pasted_frame()
     return decode_jpeg(data), places
 
 

@@ -1,8 +1,6 @@
 """`python -m detector` as a real process against a real Redis, with this test playing the gateway."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 
 import numpy as np
@@ -11,24 +9,27 @@ import redis
 
 from sentivis import redis_io, streams
 from sentivis.protocol import FrameMessage, decode, unpack_crops
-from tests.conftest import free_port
-from tests.detector.test_faces import PASTED, iou
-from tests.images import astronaut_frame, compose, fer_faces, jpeg
-from tests.stack import Service
+from sentivis.samples import astronaut_frame, jpeg, pasted_frame
+from sentivis.stack import Service, free_port, redis_server, wait_redis
+from sentivis.tracking import iou
 
 GATEWAY = "gw-test"
 RESULTS = streams.results_stream(GATEWAY)
 BLANK = jpeg(np.full((240, 320, 3), 128, np.uint8))
 NOT_JPEG = b"SECRET-PAYLOAD-" * 20
+# Frames older than this are dropped as expired. Generous, so that a busy test machine never
+# expires a frame meant to be processed; the expired one is sent far older than this.
+MAX_FRAME_AGE_MS = "30000"
+EXPIRED_AGE_S = 300.0
 
 
 def pasted_jpeg() -> bytes:
-    faces, _ = fer_faces(64)
-    return jpeg(compose([(faces[i], x, y, side) for i, x, y, side in PASTED]))
+    return pasted_frame()[0]
 
 
 def start_detector(redis_url: str, tmp_path, wait: bool = True, **env: str) -> Service:
-    service = Service("detector", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_HEARTBEAT_S": "0.3", **env}, tmp_path)
+    service = Service("detector", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_HEARTBEAT_S": "0.3",
+                                   "SENTIVIS_MAX_FRAME_AGE_MS": MAX_FRAME_AGE_MS, **env}, tmp_path)
     if wait:
         wait_heartbeat(redis.Redis.from_url(redis_url), service)
     return service
@@ -127,7 +128,7 @@ def test_frame_without_a_face_goes_to_the_results_stream(client, detector):
 
 
 def test_expired_bad_and_malformed_frames_do_not_stop_the_service(client, detector):
-    send_frame(client, 1, pasted_jpeg(), age_s=5.0)  # waited 5 s > max_frame_age_ms: dropped, never processed
+    send_frame(client, 1, pasted_jpeg(), age_s=EXPIRED_AGE_S)  # older than max_frame_age_ms: dropped, never processed
     send_frame(client, 2, NOT_JPEG)
     send_frame(client, 3, b"\xff\xd8\xff\xe0 truncated")
     client.xadd(streams.FRAMES, {"meta": b"\xc1 not msgpack", "data": b""})  # malformed: acked and skipped
@@ -156,7 +157,7 @@ def test_a_second_consumer_claims_what_a_dead_one_left_pending(redis_url, client
     taken = client.xreadgroup(streams.DETECTOR_GROUP, "dead-detector", {streams.FRAMES: ">"}, count=10)
     assert len(taken[0][1]) == 1 and pending(client) == 1
 
-    service = start_detector(redis_url, tmp_path, SENTIVIS_CLAIM_IDLE_MS="300", SENTIVIS_MAX_FRAME_AGE_MS="60000")
+    service = start_detector(redis_url, tmp_path, SENTIVIS_CLAIM_IDLE_MS="300")
     try:
         [(message, _)] = wait_entries(client, streams.FACES, 1)
         assert message.frame_id == 9 and len(message.faces) == 3
@@ -166,22 +167,14 @@ def test_a_second_consumer_claims_what_a_dead_one_left_pending(redis_url, client
 
 
 def test_survives_redis_going_away_and_coming_back_empty(tmp_path):
-    exe = shutil.which("redis-server")
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
 
-    def start_redis() -> subprocess.Popen:
-        proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                 "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        c = redis.Redis.from_url(url)
-        for _ in range(100):
-            try:
-                c.ping()
-                c.xgroup_create(RESULTS, "test", id="$", mkstream=True)
-                return proc
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+    def start_redis():
+        server = redis_server(port, tmp_path).start()
+        wait_redis(url, process=server)
+        redis.Redis.from_url(url).xgroup_create(RESULTS, "test", id="$", mkstream=True)
+        return server
 
     service = start_detector(url, tmp_path, wait=False)  # no Redis yet: it must wait, not crash
     server = None
@@ -195,8 +188,7 @@ def test_survives_redis_going_away_and_coming_back_empty(tmp_path):
         assert wait_entries(c, RESULTS, 1)[0][0].frame_id == 1
 
         # Redis restarts with nothing: no stream, no group. The detector re-creates them.
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
         time.sleep(0.5)
         assert service.alive(), service.log()
         server = start_redis()
@@ -209,8 +201,7 @@ def test_survives_redis_going_away_and_coming_back_empty(tmp_path):
     finally:
         service.stop()
         if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
+            server.stop()
 
 
 def test_a_batch_is_detected_on_several_threads_and_every_frame_answered_once(redis_url, client, tmp_path):
@@ -223,8 +214,7 @@ def test_a_batch_is_detected_on_several_threads_and_every_frame_answered_once(re
                                width=320, height=240, stamps={"enqueued_at": now})
         redis_io.add(client, streams.FRAMES, message, images[frame_id % 3][0], maxlen=1000)
 
-    service = start_detector(redis_url, tmp_path, SENTIVIS_DETECTOR_THREADS="3", SENTIVIS_MAX_FRAME_AGE_MS="60000",
-                             SENTIVIS_READ_COUNT="8")
+    service = start_detector(redis_url, tmp_path, SENTIVIS_DETECTOR_THREADS="3", SENTIVIS_READ_COUNT="8")
     try:
         with_faces = wait_entries(client, streams.FACES, 16)
         without = wait_entries(client, RESULTS, 8)

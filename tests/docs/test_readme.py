@@ -4,7 +4,7 @@ from dataclasses import fields
 
 from sentivis.protocol import ERROR_CODES
 from sentivis.settings import Settings
-from tests.stack import REPO
+from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()
 

@@ -1,8 +1,8 @@
 """The real gateway process (`python -m gateway`) on a free port, against the test's Redis."""
 import pytest
 
+from sentivis.stack import Service, wait_http
 from tests.conftest import free_port
-from tests.stack import Service, wait_http
 
 
 @pytest.fixture

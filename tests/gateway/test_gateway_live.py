@@ -6,11 +6,12 @@ import pytest
 import redis
 
 from sentivis import redis_io, streams
+from sentivis.client import FrameClient
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import decode
 from sentivis.samples import huge_header_jpeg, jpeg
+from sentivis.stack import get_json
 from tests.conftest import free_port
-from tests.stack import FrameClient, get_json
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
 

@@ -4,7 +4,7 @@ import urllib.request
 
 import socketio
 
-from tests.stack import FrameClient
+from sentivis.client import FrameClient
 
 TOKEN = "test-token-0123456789abcdef"
 NOT_JPEG = b"GIF89a" + bytes(200)

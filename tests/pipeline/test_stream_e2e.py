@@ -3,10 +3,12 @@ import time
 
 import numpy as np
 
+from sentivis.client import FrameClient
 from sentivis.labels import EMOTIONS
-from tests.images import astronaut_frame, iou, jpeg, pasted_frame
+from sentivis.samples import astronaut_frame, jpeg, pasted_frame
+from sentivis.stack import get_json
+from sentivis.tracking import iou
 from tests.pipeline.conftest import start_stack
-from tests.stack import FrameClient, get_json
 
 BLANK = jpeg(np.full((240, 320, 3), 120, np.uint8))
 
@@ -97,7 +99,7 @@ def test_bad_input_and_a_flood_leave_the_services_and_other_clients_working(stac
         assert codes.count("too_many_in_flight") + codes.count("rate_limited") >= 200
         processed = [p for n, p in bad.events if n == "inference"]
         assert processed and processed[-1]["dropped_frames"] >= 200
-        assert all(s.alive() for s in stack.services.values()), stack.logs()
+        assert all(s.alive() for s in stack.processes.values()), stack.logs()
         assert get_json(stack.url + "/readyz")[0] == 200
     finally:
         good.close()

@@ -1,16 +1,14 @@
 """Frames and face crops are never written to disk or to logs, even at DEBUG level."""
 import base64
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.conftest import REPO, free_port
-from tests.images import astronaut_frame, pasted_frame
-from tests.pipeline.conftest import emotion_weights
-from tests.stack import FrameClient, wait_http
+from sentivis.client import FrameClient
+from sentivis.samples import astronaut_frame, pasted_frame
+from sentivis.stack import Stack
+from tests.conftest import REPO
+from tests.pipeline.conftest import stack_env
 
 LONGEST_LOG_LINE = 2000  # a 48x48 crop is 2,304 bytes and a frame far more: neither fits in a line
 
@@ -34,24 +32,14 @@ def test_frames_and_crops_reach_no_log_and_no_file_at_debug_level(redis_url, tmp
     work, tmp, logs = tmp_path / "work", tmp_path / "tmp", tmp_path / "logs"
     for d in (work, tmp, logs):
         d.mkdir()
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp),
-           "SENTIVIS_LOG_LEVEL": "DEBUG", "SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_GATEWAY_PORT": str(port),
-           "SENTIVIS_EMOTION_WEIGHTS": emotion_weights(), "SENTIVIS_HEARTBEAT_S": "0.5",
-           "SENTIVIS_MAX_FRAME_AGE_MS": "5000", "SENTIVIS_FRAME_TIMEOUT_MS": "10000"}
-    procs = []
-    for module in ("gateway", "detector", "classifier"):
-        log = open(logs / f"{module}.log", "wb")
-        procs.append(subprocess.Popen([sys.executable, "-m", module], cwd=work, env=env, stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True))
-    url = f"http://127.0.0.1:{port}"
+    stack = Stack(redis_url=redis_url, log_dir=logs, cwd=work,
+                  env=stack_env(PYTHONPATH=str(REPO), TMPDIR=str(tmp), SENTIVIS_LOG_LEVEL="DEBUG"))
     client = None
     try:
-        wait_http(url + "/healthz")
-        wait_http(url + "/readyz", timeout=60)
+        stack.start().wait_ready(timeout=120)
         before = files_under(work, tmp)
         frames = [astronaut_frame()[0], pasted_frame()[0]]
-        client = FrameClient(url)
+        client = FrameClient(stack.url)
         for fid in range(20):
             client.send(fid, frames[fid % 2])
             name, event = client.wait_frame(fid, timeout=30)
@@ -62,13 +50,7 @@ def test_frames_and_crops_reach_no_log_and_no_file_at_debug_level(redis_url, tmp
     finally:
         if client is not None:
             client.close()
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stack.stop()
     time.sleep(0.2)
     texts = {p.name: p.read_bytes() for p in logs.iterdir()}
     assert all(b"DEBUG" in text for text in texts.values()), "the services did not log at DEBUG"

@@ -8,7 +8,7 @@ import pytest
 from celery import Celery
 
 from sentivis import jobs, redis_io, registry
-from tests.stack import Service
+from sentivis.stack import Service
 from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
 
 JOB_TIMEOUT_S = 180

@@ -1,4 +1,4 @@
-"""`python -m classifier.bench [MODEL]`: the emotion model's speed in ONNX Runtime on the CPU.
+"""`python -m benchmarks.classifier [MODEL]`: the emotion model's speed in ONNX Runtime on the CPU.
 
 Prints the median milliseconds per face at batch 1 and the faces per second at batch 1 and
 batch 32, on one thread and on all cores; the target is <= 1 ms per face at batch 1 on one
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.model import EmotionModel, ModelError
-from sentivis.protocol import CROP_SIZE
+from sentivis.contract import CROP_SIZE, ModelFileError
+from sentivis.emotions import EmotionModel
 from sentivis.settings import get_settings
 
 TARGET_MS = 1.0
@@ -53,20 +53,20 @@ def measure(path: str, threads: int, repeats: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m classifier.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.classifier", description=__doc__.splitlines()[0])
     parser.add_argument("model", nargs="?", help="ONNX model file (default: SENTIVIS_EMOTION_WEIGHTS)")
     parser.add_argument("--repeats", type=int, default=300, help="timed runs at batch 1 (default 300)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
     path = args.model or get_settings().emotion_weights
     if not Path(path).is_file():
-        print(f"no model file at {path}: pass one, e.g. python -m classifier.bench artifacts/models/x.onnx",
+        print(f"no model file at {path}: pass one, e.g. python -m benchmarks.classifier artifacts/models/x.onnx",
               file=sys.stderr)
         return 2
     cores = os.cpu_count() or 1
     try:
         rows = [measure(path, threads, args.repeats) for threads in sorted({1, cores})]
-    except ModelError as exc:
+    except ModelFileError as exc:
         print(exc, file=sys.stderr)
         return 2
     one_thread = rows[0]["batch1_ms_per_face"]

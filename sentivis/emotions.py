@@ -1,8 +1,9 @@
-"""EmotionModel: one ONNX emotion model in ONNX Runtime (CPU), checked against the file contract.
+"""The emotion model in ONNX Runtime (CPU): face crops -> probabilities -> emotion dicts.
 
-The contract (DESIGN.md): input `input` float32 [N, 1, 48, 48] with grey pixels in 0..1 and a
-dynamic N; output `probabilities` float32 [N, 7], softmax in sentivis.labels.EMOTIONS order.
-A file that breaks it is refused with ModelError, so a bad export never reaches the users.
+The classify end of the frame pipeline, shared by the classifier service and the in-process tools
+(analyzer, benchmarks). `EmotionModel.load` refuses a file that breaks the model file contract
+(sentivis.contract) with ModelFileError. Needs onnxruntime: the detector and gateway images do
+not import this module.
 """
 from __future__ import annotations
 
@@ -15,19 +16,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from sentivis.contract import CROP_SIZE, INPUT_NAME, LABELS, OUTPUT_NAME, ModelFileError, check_session, to_input
 from sentivis.labels import NUM_EMOTIONS
-from sentivis.protocol import CROP_SIZE
 from sentivis.registry import read_card
 
 log = logging.getLogger(__name__)
-
-INPUT_NAME = "input"
-OUTPUT_NAME = "probabilities"
-INPUT_SHAPE = (1, CROP_SIZE, CROP_SIZE)  # after the batch dimension
-
-
-class ModelError(ValueError):
-    """The file cannot be served: unreadable, not ONNX, or breaking the input/output contract."""
 
 
 def session_options(threads: int) -> ort.SessionOptions:
@@ -56,42 +49,6 @@ def card_accuracy(card: dict[str, Any] | None) -> float | None:
     return None
 
 
-def _fits(shape: list[Any], expected: tuple[int, ...]) -> bool:
-    """A declared shape fits when its batch dimension is dynamic and every other one is
-    either the expected size or symbolic (the probe run below checks those)."""
-    dynamic = lambda dim: dim is None or isinstance(dim, str)  # noqa: E731
-    return (len(shape) == len(expected) + 1 and dynamic(shape[0])
-            and all(dynamic(d) or d == e for d, e in zip(shape[1:], expected)))
-
-
-def check_contract(session: ort.InferenceSession) -> None:
-    """Raise ModelError unless the session has exactly the contract's input and output."""
-    inputs, outputs = session.get_inputs(), session.get_outputs()
-    if [i.name for i in inputs] != [INPUT_NAME]:
-        raise ModelError(f"the model must have one input named {INPUT_NAME!r}; it has {[i.name for i in inputs]}")
-    if OUTPUT_NAME not in [o.name for o in outputs]:
-        raise ModelError(f"the model must have an output named {OUTPUT_NAME!r}; it has {[o.name for o in outputs]}")
-    inp = inputs[0]
-    out = next(o for o in outputs if o.name == OUTPUT_NAME)
-    if inp.type != "tensor(float)" or out.type != "tensor(float)":
-        raise ModelError(f"input and output must be float32 tensors; they are {inp.type} and {out.type}")
-    if not _fits(inp.shape, INPUT_SHAPE):
-        raise ModelError(f"input {INPUT_NAME!r} must have shape [N, 1, 48, 48] with a dynamic N; it has {inp.shape}")
-    if not _fits(out.shape, (NUM_EMOTIONS,)):
-        raise ModelError(f"output {OUTPUT_NAME!r} must have shape [N, {NUM_EMOTIONS}] with a dynamic N; "
-                         f"it has {out.shape}")
-    # The declared shapes can lie; one small run shows what the graph really returns.
-    probe = np.full((2, *INPUT_SHAPE), 0.5, dtype=np.float32)
-    try:
-        (probs,) = session.run([OUTPUT_NAME], {INPUT_NAME: probe})
-    except Exception as exc:  # onnxruntime raises its own exception types
-        raise ModelError(f"the model fails on a [2, 1, 48, 48] input: {exc}") from exc
-    if probs.shape != (2, NUM_EMOTIONS):
-        raise ModelError(f"the model returned shape {list(probs.shape)} for 2 faces; expected [2, {NUM_EMOTIONS}]")
-    if not np.all(np.isfinite(probs)) or np.any(probs < 0) or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
-        raise ModelError(f"{OUTPUT_NAME!r} must be softmax probabilities (non-negative, rows summing to 1)")
-
-
 @dataclass
 class EmotionModel:
     path: str
@@ -105,7 +62,7 @@ class EmotionModel:
     @classmethod
     def load(cls, path: str | Path, threads: int = 1, batch: int = 64, source: str = "file",
              version: str | None = None) -> "EmotionModel":
-        """Load and check a model file; raises ModelError with the reason when it cannot be served.
+        """Load and check a model file; raises ModelFileError with the reason when it cannot be served.
 
         The bytes are read once, so the hash always describes exactly what was loaded.
         """
@@ -113,16 +70,16 @@ class EmotionModel:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise ModelError(f"cannot read the model file {path}: {exc.strerror or exc}") from exc
+            raise ModelFileError(f"cannot read the model file {path}: {exc.strerror or exc}") from exc
         try:
             session = ort.InferenceSession(data, sess_options=session_options(threads),
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
+            raise ModelFileError(f"{path} is not a loadable ONNX model: {exc}") from exc
         try:
-            check_contract(session)
-        except ModelError as exc:
-            raise ModelError(f"{path} breaks the model contract: {exc}") from None
+            check_session(session)
+        except ModelFileError as exc:
+            raise ModelFileError(f"{path} breaks the model contract: {exc}") from None
         sha256 = hashlib.sha256(data).hexdigest()
         card = read_card(path)
         card_sha = ((card or {}).get("file") or {}).get("sha256")
@@ -142,7 +99,7 @@ class EmotionModel:
             raise ValueError(f"crops must have shape [N, {CROP_SIZE}, {CROP_SIZE}]; got {list(crops.shape)}")
         if len(crops) == 0:
             return np.zeros((0, NUM_EMOTIONS), dtype=np.float32)
-        pixels = crops.astype(np.float32).reshape(-1, *INPUT_SHAPE) / 255.0
+        pixels = to_input(crops)
         parts = [self.session.run([OUTPUT_NAME], {INPUT_NAME: pixels[i:i + self.batch]})[0]
                  for i in range(0, len(pixels), self.batch)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -156,3 +113,16 @@ class EmotionModel:
 def not_loaded_info(path: str | None, source: str = "file") -> dict[str, Any]:
     """models["emotion"] while no model is loaded: the UI shows "Not loaded"."""
     return {"ready": False, "version": None, "sha256": None, "accuracy": None, "path": path, "source": source}
+
+
+def emotion_of(probabilities: np.ndarray) -> dict[str, Any]:
+    """One face's model output -> {"label", "confidence", "probabilities"} in label order."""
+    best = int(np.argmax(probabilities))
+    return {"label": LABELS[best], "confidence": float(probabilities[best]),
+            "probabilities": {label: float(p) for label, p in zip(LABELS, probabilities)}}
+
+
+def label_faces(faces: list[dict[str, Any]], probabilities: np.ndarray | None) -> None:
+    """Set each face's "emotion" from its row of probabilities (None: no model, no emotion)."""
+    for i, face in enumerate(faces):
+        face["emotion"] = None if probabilities is None else emotion_of(probabilities[i])

@@ -1,6 +1,6 @@
 """How the crop margin and shift were chosen: which crop of a detected face looks most like FER-2013.
 
-    python -m tests.detector.crop_study [--out crops.png]
+    python -m benchmarks.crops [--out crops.png]
 
 FER-2013 faces are pasted, at random sizes and places, on a 320x240 frame; MediaPipe finds them;
 each crop is compared (pixel correlation) with the FER face it came from. The best margin/shift
@@ -14,13 +14,13 @@ import argparse
 import numpy as np
 from PIL import Image
 
-from detector.faces import FaceDetector, crop_face, decode_jpeg, to_grey
+from sentivis.faces import FaceDetector, crop_face, decode_jpeg, to_grey
+from sentivis.samples import astronaut, compose, fer_faces, jpeg
 from sentivis.settings import Settings
-from tests.images import astronaut, compose, fer_faces, jpeg
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.crops", description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=int, default=300)
     parser.add_argument("--out", default="crop-study.png")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Median time of each detector stage on a 320x240 JPEG with one face, in one process.
 
-    python -m tests.detector.bench_detector [--frames 300] [--model 0]
+    python -m benchmarks.detector [--frames 300] [--model 0]
 
 Prints numbers only; nothing here asserts a speed.
 """
@@ -11,11 +11,10 @@ import os
 import time
 
 import numpy as np
-from PIL import Image
 
-from detector.faces import FaceDetector, crop_faces, decode_jpeg
+from sentivis.faces import FaceDetector, crop_faces, decode_jpeg
+from sentivis.samples import astronaut_frame
 from sentivis.settings import Settings
-from tests.images import astronaut_frame, jpeg
 
 
 def percentiles(samples: list[float]) -> str:
@@ -24,7 +23,7 @@ def percentiles(samples: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.detector", description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--model", type=int, default=0, help="MediaPipe model_selection (0 short, 1 full range)")
     args = parser.parse_args()

@@ -1,17 +1,20 @@
 """JPEG frame -> face boxes -> 48x48 grey crops shaped like FER-2013 faces.
 
-Pure functions around one MediaPipe face detector; nothing here touches Redis, so it is tested
-on real images alone.
+The decode, detect and crop end of the frame pipeline, shared by the detector service and the
+in-process tools (analyzer, benchmarks): pure functions around one MediaPipe face detector.
+Nothing here touches Redis. Needs MediaPipe, OpenCV and simplejpeg: the classifier and gateway
+images do not import this module.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 import simplejpeg
 
-from sentivis.protocol import CROP_SIZE
+from sentivis.contract import CROP_SIZE
 
 MODEL_NAMES = {0: "mediapipe-blazeface-short-range", 1: "mediapipe-blazeface-full-range"}
 
@@ -123,3 +126,12 @@ def crop_faces(rgb: np.ndarray, detections: list[Detection], margin: float, shif
         return []
     grey = to_grey(rgb)
     return [crop_face(grey, d.region, margin, shift) for d in detections]
+
+
+def find_faces(detector: FaceDetector, rgb: np.ndarray, margin: float,
+               shift: float = 0.0) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """Detect and crop: the faces as results carry them ({"box", "score", "emotion": None}, best
+    score first) and their 48x48 grey crops, in the same order."""
+    detections = detector.detect(rgb)
+    faces = [{"box": d.box, "score": round(d.score, 4), "emotion": None} for d in detections]
+    return faces, crop_faces(rgb, detections, margin, shift)

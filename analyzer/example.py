@@ -1,6 +1,5 @@
-"""Make docs/analyze-example.png: a frame of an annotated video next to its emotion timeline.
-
-    python -m tests.analyze.make_example [OUT.png]
+"""`python -m analyzer.example [OUT.png]`: docs/analyze-example.png, a frame of an annotated video
+next to its emotion timeline.
 
 The video is made from real FER-2013 test faces: one face walks across the frame (happy), the
 other stays put and changes expression (neutral, then surprise, then sad), as a person would.
@@ -15,12 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analyzer.cli import main as sentivis
-from tests.analyze.media import VIDEO_SIZE, write_video
-from tests.images import compose, fer_faces
-from tests.stack import REPO
+from analyzer.cli import main as analyze
+from analyzer.outputs import VideoSink
+from sentivis.samples import compose, fer_faces
+from sentivis.settings import REPO_ROOT
 
 FRAMES = 45
+FPS = 10.0
 WALKER = 4  # happy
 STILL_BY_THIRD = (3, 16, 12)  # neutral, surprise, sad
 
@@ -30,7 +30,7 @@ def demo_frames() -> list[np.ndarray]:
     frames = []
     for i in range(FRAMES):
         still = faces[STILL_BY_THIRD[i * 3 // FRAMES]]
-        frames.append(compose([(faces[WALKER], 10 + 4 * i, 110, 90), (still, 210, 15, 100)], VIDEO_SIZE))
+        frames.append(compose([(faces[WALKER], 10 + 4 * i, 110, 90), (still, 210, 15, 100)]))
     return frames
 
 
@@ -43,8 +43,11 @@ def side_by_side(frame_bgr: np.ndarray, timeline_bgr: np.ndarray) -> np.ndarray:
 
 def make(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        video = write_video(Path(tmp) / "demo.mp4", demo_frames())
-        code = sentivis(["analyze", str(video), "--output", str(Path(tmp) / "out"), "--quiet"])
+        video = VideoSink(Path(tmp) / "demo.mp4", FPS)
+        for rgb in demo_frames():
+            video.write(rgb)
+        video.close()
+        code = analyze([str(video.path), "--output", str(Path(tmp) / "out"), "--quiet"])
         if code != 0:
             raise SystemExit(code)
         capture = cv2.VideoCapture(str(Path(tmp) / "out" / "demo" / "annotated.mp4"))
@@ -59,4 +62,4 @@ def make(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    make(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "analyze-example.png")
+    make(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT / "docs" / "analyze-example.png")
