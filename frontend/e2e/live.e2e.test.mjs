@@ -1,9 +1,9 @@
 // End to end: the built page in a real headless Chromium, a fake camera playing a real face, and the
-// real local stack (`python -m sentivis.runner`: redis-server, gateway, detector, classifier).
+// real local stack (`python -m sentivis up`: redis-server, gateway, detector, classifier).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -21,8 +21,15 @@ const PYTHON = process.env.SENTIVIS_PYTHON
 const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
 
 let tmp, stack, browser, page, url, stackLog = "";
-let faceFractions;
-const TOKEN = randomBytes(16).toString("hex"); // the stack runs with authentication on, as deployed // the face in the fake camera's frame: [x0, y0, x1, y1] as fractions
+let faceFractions; // the face in the fake camera's frame: [x0, y0, x1, y1] as fractions
+let datasets; // the stack's datasets folder, with one data set in it
+const TOKEN = randomBytes(16).toString("hex"); // the stack runs with authentication on, as deployed
+const MAX_FPS = 20; // the stack's rate limit: the page must not offer more
+const DATASET = "e2e-fer2013.csv.gz";
+// The shipped model the stack's classifier serves, as the page must name it: its stem and sha256.
+const SHIPPED = path.join(repo, "classifier/models/emotion-net.onnx");
+const SHIPPED_VERSION = `emotion-net-${createHash("sha256").update(readFileSync(SHIPPED)).digest("hex").slice(0, 8)}`;
+const SHIPPED_CARD = JSON.parse(readFileSync(SHIPPED.replace(/\.onnx$/, ".card.json"), "utf8"));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -38,10 +45,12 @@ function freePort() {
 /** Starts the runner in its own process group; resolves with the URL it prints when ready. */
 function startStack(port) {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ["-m", "sentivis.runner"], {
+    // No training worker: no test trains (the training test follows a seeded job).
+    const child = spawn(PYTHON, ["-m", "sentivis", "up", "--no-trainer-worker"], {
       cwd: repo,
       env: { ...process.env, SENTIVIS_GATEWAY_PORT: String(port), SENTIVIS_GATEWAY_HOST: "127.0.0.1",
-             SENTIVIS_AUTH_TOKEN: TOKEN, PYTHONUNBUFFERED: "1" },
+             SENTIVIS_AUTH_TOKEN: TOKEN, SENTIVIS_DATASETS_DIR: datasets, SENTIVIS_MAX_FRAMES_PER_SECOND: String(MAX_FPS),
+             PYTHONUNBUFFERED: "1" },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -88,6 +97,9 @@ before(async () => {
   const made = spawnSync(PYTHON, [path.join(here, "make_y4m.py"), video, "30"], { encoding: "utf8", timeout: 60_000 });
   assert.equal(made.status, 0, `make_y4m.py failed: ${made.stderr}`);
   faceFractions = made.stdout.trim().split(/\s+/).map(Number);
+  datasets = path.join(tmp, "datasets");
+  mkdirSync(datasets);
+  writeDataset();
   url = await startStack(await freePort());
   const context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
     executablePath: CHROMIUM,
@@ -110,6 +122,27 @@ after(async () => {
   await stopStack();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+/** A small file the datasets folder lists as a data set (the test never trains on it). */
+function writeDataset() {
+  writeFileSync(path.join(datasets, DATASET), "emotion,pixels,Usage\n");
+}
+
+/** The TrainConfig defaults of every job parameter, from Python: what the form must start with. */
+function trainConfigDefaults() {
+  const out = spawnSync(PYTHON, ["-c", [
+    "import json; from sentivis import training",
+    "print(json.dumps({p['name']: p['default'] for p in training.schema()}))"].join("\n")],
+    { cwd: repo, encoding: "utf8", timeout: 60_000, env: { ...process.env, PYTHONPATH: repo } });
+  assert.equal(out.status, 0, String(out.stderr));
+  return JSON.parse(out.stdout);
+}
+
+/** A GET of the gateway's API from the page, with the token the page holds. */
+function apiGet(pathname) {
+  return page.evaluate((p) => fetch(p, { headers: { Authorization: `Bearer ${localStorage.getItem("sentivis.token")}` } })
+    .then((r) => r.json()), pathname);
+}
 
 /** On failure: a screenshot of the page and the stack's last log lines, to see why. */
 function withDiagnostics(name, body) {
@@ -209,19 +242,23 @@ liveTest("the live page boxes the face where it is, mirrored, with live status",
   await page.screenshot({ path: path.join(artifacts, "e2e-live-narrow.png"), fullPage: true });
   await page.setViewportSize({ width: 1440, height: 1000 });
 
-  // Emotion: a label when the model is loaded, "Not loaded" otherwise.
-  const ready = (await page.getAttribute("[data-testid=status-model]", "data-ready")) === "true";
+  // Emotion: the shipped model is loaded, names itself and its accuracy, and labels the face.
+  await page.waitForSelector("[data-testid=status-model][data-ready=true]", { timeout: 30_000 });
+  assert.match(await page.textContent("[data-testid=status-model]"), /Emotion Model Ready/);
+  assert.equal((await page.textContent("[data-testid=model-version]")).trim(), SHIPPED_VERSION);
+  assert.equal((await page.textContent("[data-testid=model-accuracy]")).trim(),
+    `${(SHIPPED_CARD.metrics.test.accuracy * 100).toFixed(1)}%`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=overlay-face]")?.dataset.label, null, { timeout: 30_000 });
+  const [labelled] = await overlayFaces();
+  assert.ok(EMOTIONS.includes(labelled.label), `unknown label ${labelled.label}`);
   const card = page.locator("[data-testid=face-card]").first();
-  if (ready) {
-    await page.waitForFunction(() => document.querySelector("[data-testid=overlay-face]")?.dataset.label, null, { timeout: 30_000 });
-    const [labelled] = await overlayFaces();
-    assert.ok(EMOTIONS.includes(labelled.label), `unknown label ${labelled.label}`);
-    assert.equal(await card.locator("[data-testid=probability]").count(), 7);
-    assert.match(await page.textContent("[data-testid=status-model]"), /Emotion Model Ready/);
-  } else {
-    assert.match(await page.textContent("[data-testid=status-model]"), /Not loaded/);
-    assert.match(await card.textContent(), /no emotion model/);
-  }
+  assert.equal(await card.locator("[data-testid=probability]").count(), 7);
+  assert.match(await card.locator("[data-testid=face-label]").textContent(), new RegExp(`^(${EMOTIONS.join("|")}) · \\d+%$`));
+
+  // Frame rates above the gateway's announced limit cannot be chosen.
+  const rates = await page.$$eval("[data-testid=fps-select] option", (options) =>
+    options.map((o) => [Number(o.value), o.disabled]));
+  assert.deepEqual(rates, [5, 10, 15, 20, 30].map((fps) => [fps, fps > MAX_FPS]));
 
   // Status cards show live numbers.
   await page.waitForFunction(() => {
@@ -248,22 +285,60 @@ liveTest("the training and photo tabs answer with readable text", 150_000, async
   assert.equal(await page.getAttribute("#tab-training", "aria-selected"), "true");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "tab-training");
   await page.getByRole("heading", { name: "Model versions" }).waitFor({ timeout: 30_000 });
-  // A bad form value is refused in the page with a message, before anything is sent.
-  await page.getByLabel("Learning rate").fill("0");
+
+  // The form starts from TrainConfig's defaults (the shipped model's recipe), as the browser shows them.
+  await page.waitForSelector("#train-learning_rate", { timeout: 30_000 });
+  const defaults = trainConfigDefaults();
+  const shown = await page.$$eval(".train-form :is(input, select)[id^=train-]:not(#train-dataset)", (inputs) =>
+    Object.fromEntries(inputs.map((i) => [i.id.slice("train-".length), i.value])));
+  assert.deepEqual(shown, Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : String(v)])));
+  assert.equal(shown.learning_rate, "0.05");
+  assert.equal(Number(shown.epochs), defaults.epochs);
+  // The data set put in the datasets folder is the one to choose.
+  assert.deepEqual(await page.$$eval("[data-testid=dataset-select] option", (o) => o.map((x) => x.value)), [DATASET]);
+
+  // The duration estimate: the server's, for a CPU like the one that trained the shipped model.
+  const options = await apiGet("/api/v1/training/options");
+  const estimate = page.locator("[data-testid=training-estimate]");
+  assert.equal(Number(await estimate.getAttribute("data-seconds")), options.estimate.seconds);
+  assert.match(await estimate.textContent(), new RegExp(`^Takes about \\d+ (min|h)[^(]* on a CPU like ${SHIPPED_CARD.speed.cpu.replace(/[()]/g, "\\$&")}`));
+  // ... and it follows the form: a quarter of the epochs, a quarter of the time.
+  await page.getByLabel("Epochs", { exact: true }).fill(String(defaults.epochs / 4));
+  await page.waitForFunction((want) => Math.abs(Number(document.querySelector("[data-testid=training-estimate]")?.dataset.seconds) - want) <= 1,
+    options.estimate.seconds / 4, { timeout: 30_000 });
+  await page.getByLabel("Epochs", { exact: true }).fill(String(defaults.epochs));
+
+  // A bad form value is refused in the page with the schema's range, before anything is sent.
+  const lr = options.parameters.find((p) => p.name === "learning_rate");
+  await page.getByLabel("Learning rate", { exact: true }).fill("0");
   await page.getByRole("button", { name: "Start training" }).click();
-  assert.match(await page.locator("[data-testid=training-error]").textContent({ timeout: 30_000 }), /Learning rate must be/);
-  // An error from the API is shown in its own words: here, a dataset that is not in the datasets folder.
-  await page.getByLabel("Learning rate").fill("0.001");
-  await page.getByLabel(/Dataset/).fill("e2e-missing/no-such-file.csv.gz");
-  await page.getByLabel("Epochs").fill("1");
+  assert.equal(await page.locator("[data-testid=training-error]").textContent({ timeout: 30_000 }),
+    `Learning rate must be a number from ${lr.minimum} to ${lr.maximum}.`);
+  await page.getByLabel("Learning rate", { exact: true }).fill(shown.learning_rate);
+
+  // An error from the API is shown in its own words: the data set went away after the page listed it.
+  rmSync(path.join(datasets, DATASET));
   await page.getByRole("button", { name: "Start training" }).click();
-  await page.waitForFunction(() => /HTTP \d{3}/.test(document.querySelector("[data-testid=training-error]")?.textContent ?? ""),
+  await page.waitForFunction(() => /^HTTP /.test(document.querySelector("[data-testid=training-error]")?.textContent ?? ""),
     null, { timeout: 30_000 });
-  assert.match(await page.locator("[data-testid=training-error]").textContent(), /HTTP 4\d\d: .*no-such-file/);
-  // The models list loads, or its error is shown as text.
-  await page.waitForFunction(() => document.querySelector("table.models, [data-testid=models-error]")
-    || document.body.textContent.includes("No model is registered yet"), null, { timeout: 30_000 });
-  await page.screenshot({ path: path.join(artifacts, "e2e-training-error.png"), fullPage: true });
+  assert.equal(await page.locator("[data-testid=training-error]").textContent(),
+    `HTTP 400: dataset '${DATASET}' does not exist in the datasets folder`);
+  // An empty datasets folder says what to put there, and nothing can be started.
+  await page.locator(".train-form").getByRole("button", { name: "Refresh" }).click();
+  assert.match(await page.locator("[data-testid=datasets-empty]").textContent({ timeout: 30_000 }), /datasets\/README\.md/);
+  assert.equal(await page.getByRole("button", { name: "Start training" }).isDisabled(), true);
+  writeDataset();
+  await page.locator(".train-form").getByRole("button", { name: "Refresh" }).click();
+  await page.waitForSelector("[data-testid=datasets-empty]", { state: "detached", timeout: 30_000 });
+  assert.equal(await page.inputValue("[data-testid=dataset-select]"), DATASET);
+
+  // The shipped model is a version, and the one served.
+  const shipped = page.locator(`[data-testid=model-row][data-version="${SHIPPED_VERSION}"]`);
+  await shipped.waitFor({ timeout: 30_000 });
+  assert.equal(await shipped.getAttribute("data-shipped"), "true");
+  assert.equal(await shipped.getAttribute("data-active"), "true");
+  assert.match(await shipped.textContent(), new RegExp(`shipped.*${(SHIPPED_CARD.metrics.test.accuracy * 100).toFixed(1)}%.*active`));
+  await page.screenshot({ path: path.join(artifacts, "e2e-training-form.png"), fullPage: true });
 
   await page.getByRole("tab", { name: "Analyse a photo" }).click();
   const made = spawnSync(PYTHON, ["-c", [
@@ -274,16 +349,13 @@ liveTest("the training and photo tabs answer with readable text", 150_000, async
   await page.setInputFiles("#analyze-file", { name: "astronaut.jpg", mimeType: "image/jpeg", buffer: made.stdout });
   await page.waitForFunction(() => document.querySelector("[data-testid=analyze-error]")
     || document.querySelector("[data-testid=analyze-faces] article, [data-testid=analyze-faces] p"), null, { timeout: 30_000 });
-  const error = await page.locator("[data-testid=analyze-error]").count();
-  if (error) {
-    // The endpoint may not exist yet; then the page says so in words.
-    assert.match(await page.locator("[data-testid=analyze-error]").textContent(), /HTTP|not available|404/);
-  } else {
-    // The astronaut's face spans about x 170-265, y 75-175 of the 512x512 picture.
-    const boxes = await page.$$eval("[data-testid=analyze-face]", (els) => els.map((e) => e.dataset.box.split(",").map(Number)));
-    assert.ok(boxes.some(([x, y, w, h]) => Math.abs(x + w / 2 - 217) < 30 && Math.abs(y + h / 2 - 125) < 35),
-      `no face box on the astronaut's face: ${JSON.stringify(boxes)}`);
-  }
+  assert.equal(await page.locator("[data-testid=analyze-error]").count(), 0);
+  // The astronaut's face spans about x 170-265, y 75-175 of the 512x512 picture.
+  const faces = await page.$$eval("[data-testid=analyze-face]", (els) => els.map((e) => ({
+    box: e.dataset.box.split(",").map(Number), label: e.dataset.label })));
+  const astronaut = faces.find(({ box: [x, y, w, h] }) => Math.abs(x + w / 2 - 217) < 30 && Math.abs(y + h / 2 - 125) < 35);
+  assert.ok(astronaut, `no face box on the astronaut's face: ${JSON.stringify(faces)}`);
+  assert.ok(EMOTIONS.includes(astronaut.label), `the astronaut's face has no emotion label: ${astronaut.label}`);
   await page.screenshot({ path: path.join(artifacts, "e2e-analyze.png"), fullPage: true });
 });
 
@@ -322,7 +394,7 @@ liveTest("a training job's progress, curves and metrics show, and a version can 
   assert.equal(seeded.status, 0, `seed_training.py failed: ${seeded.stderr}`);
   const { job, versions: [older, newer] } = JSON.parse(seeded.stdout.trim().split("\n").pop());
 
-  // The panel follows the job remembered from an earlier visit.
+  // The panel follows the job remembered from an earlier visit (a seeded one: the test trains nothing).
   await page.getByRole("tab", { name: "Live camera" }).click();
   await page.evaluate((id) => localStorage.setItem("sentivis.trainingJob", id), job);
   await page.getByRole("tab", { name: "Training & models" }).click();
@@ -336,17 +408,34 @@ liveTest("a training job's progress, curves and metrics show, and a version can 
   assert.match(finished, new RegExp(newer));
   assert.match(finished, /test accuracy\s*60\.0%/);
 
-  // Two versions, the older active; activating the newer makes it active, then roll back.
-  const row = (v) => page.locator("table.models tr", { hasText: v });
+  // Two trained versions beside the shipped one, the older active; activate the newer, then roll back.
+  const row = (v) => page.locator(`[data-testid=model-row][data-version="${v}"]`);
   await row(newer).waitFor({ timeout: 30_000 });
-  assert.match(await row(older).textContent(), /active/);
+  assert.deepEqual(await page.$$eval("[data-testid=model-row]", (rows) => rows.map((r) => r.dataset.version)),
+    [newer, older, SHIPPED_VERSION]);
+  assert.equal(await row(older).getAttribute("data-active"), "true");
   await row(newer).getByRole("button", { name: "Activate" }).click();
   await row(older).getByRole("button", { name: "Roll back to this" }).waitFor({ timeout: 30_000 });
-  assert.match(await row(newer).textContent(), /active/);
-  const models = await page.evaluate(() => fetch("/api/v1/models", { headers: { Authorization: `Bearer ${localStorage.getItem("sentivis.token")}` } }).then((r) => r.json()));
-  assert.equal(models.active, newer);
+  assert.equal(await row(newer).getAttribute("data-active"), "true");
+  assert.equal((await apiGet("/api/v1/models")).active, newer);
   await page.screenshot({ path: path.join(artifacts, "e2e-training.png"), fullPage: true });
   await row(older).getByRole("button", { name: "Roll back to this" }).click();
   await row(newer).getByRole("button", { name: "Activate" }).waitFor({ timeout: 30_000 });
-  assert.equal((await page.evaluate(() => fetch("/api/v1/models", { headers: { Authorization: `Bearer ${localStorage.getItem("sentivis.token")}` } }).then((r) => r.json()))).active, older);
+  assert.equal((await apiGet("/api/v1/models")).active, older);
+
+  // Back to the shipped model: every classifier serves it again, without a restart.
+  await row(SHIPPED_VERSION).getByRole("button", { name: "Roll back to this" }).click();
+  await row(older).getByRole("button", { name: "Activate" }).waitFor({ timeout: 30_000 });
+  assert.equal(await row(SHIPPED_VERSION).getAttribute("data-active"), "true");
+  assert.equal((await apiGet("/api/v1/models")).active, SHIPPED_VERSION);
+  const served = async () => (await apiGet("/readyz")).models.emotion;
+  const deadline = Date.now() + 30_000;
+  while ((await served()).version !== SHIPPED_VERSION) {
+    assert.ok(Date.now() < deadline, `the classifier still serves ${JSON.stringify(await served())}`);
+    await page.waitForTimeout(250);
+  }
+  assert.equal((await served()).sha256, createHash("sha256").update(readFileSync(SHIPPED)).digest("hex"));
+  await page.getByRole("tab", { name: "Live camera" }).click();
+  await page.waitForFunction((v) => document.querySelector("[data-testid=model-version]")?.textContent === v,
+    SHIPPED_VERSION, { timeout: 30_000 });
 });

@@ -10,7 +10,7 @@ import skimage.data
 from PIL import Image
 
 WIDTH, HEIGHT = 640, 480
-# The astronaut's face in the 512x512 original (the same box tests/images.py uses).
+# The astronaut's face in the 512x512 original (the same box sentivis/samples.py uses).
 FACE = (170, 75, 265, 175)
 
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useRef, useState } from "react";
 import { AnalyzePanel } from "./components/AnalyzePanel";
 import { FaceCard } from "./components/FaceCard";
 import { LiveStage } from "./components/LiveStage";
@@ -7,10 +7,11 @@ import { TokenPrompt } from "./components/TokenPrompt";
 import { TrainingPanel } from "./components/TrainingPanel";
 import { useCamera } from "./hooks/useCamera";
 import { useLiveSession } from "./hooks/useLiveSession";
-import { api, type Readiness } from "./lib/api";
+import { useReadiness } from "./hooks/useReadiness";
 import { DEFAULT_FPS, FPS_CHOICES } from "./lib/config";
 import { CONNECTION_WORDS } from "./lib/connectionWords";
-import { TOKEN_CHANGED, UNAUTHORIZED, currentToken } from "./lib/token";
+import { fpsOptions } from "./lib/limits";
+import { currentToken } from "./lib/token";
 
 type Tab = "live" | "analyze" | "training";
 
@@ -25,32 +26,10 @@ export function App() {
   const [fps, setFps] = useState(DEFAULT_FPS);
   const [mirrored, setMirrored] = useState(true);
   const camera = useCamera();
+  const { readiness, needsToken } = useReadiness();
   const live = useLiveSession(camera.videoRef, camera.state === "streaming", fps);
-  const [readiness, setReadiness] = useState<Readiness | null>(null);
   const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ live: null, analyze: null, training: null });
 
-  const [needsToken, setNeedsToken] = useState(false);
-
-  // Model health before (and between) live answers comes from the gateway's readiness probe.
-  useEffect(() => {
-    let cancelled = false;
-    const poll = () => api.readiness().then((r) => !cancelled && setReadiness(r)).catch((exc) => {
-      if ((exc as { status?: number }).status === 401 && !cancelled) setNeedsToken(true);
-    });
-    void poll();
-    const timer = window.setInterval(poll, 5_000);
-    // A REST call answered 401: ask for the token; a new token: try again at once.
-    const onUnauthorized = () => setNeedsToken(true);
-    const onToken = () => { setNeedsToken(false); void poll(); };
-    window.addEventListener(UNAUTHORIZED, onUnauthorized);
-    window.addEventListener(TOKEN_CHANGED, onToken);
-    return () => {
-      cancelled = true;
-      window.clearInterval(timer);
-      window.removeEventListener(UNAUTHORIZED, onUnauthorized);
-      window.removeEventListener(TOKEN_CHANGED, onToken);
-    };
-  }, []);
   const askToken = needsToken || live.connection.state === "unauthorized";
 
   const inference = live.result?.inference;
@@ -125,8 +104,11 @@ export function App() {
                   </label>
                 )}
                 <label>Frame rate
-                  <select value={fps} onChange={(e) => setFps(Number(e.target.value))}>
-                    {FPS_CHOICES.map((f) => <option key={f} value={f}>{f} fps</option>)}
+                  <select value={live.fps} onChange={(e) => setFps(Number(e.target.value))} data-testid="fps-select">
+                    {fpsOptions(FPS_CHOICES, live.limits).map(({ fps: f, allowed }) => (
+                      <option key={f} value={f} disabled={!allowed}>
+                        {f} fps{allowed ? "" : ` (above the gateway's limit of ${live.limits?.max_frames_per_second})`}
+                      </option>))}
                   </select>
                 </label>
                 <label className="check">

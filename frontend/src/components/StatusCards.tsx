@@ -1,5 +1,6 @@
 import { CONNECTION_WORDS } from "../lib/connectionWords";
-import type { Connection, LiveStats } from "../hooks/useLiveSession";
+import type { Connection } from "../hooks/useGatewaySocket";
+import type { LiveStats } from "../lib/liveStats";
 import type { Readiness } from "../lib/api";
 import type { ModelStatus } from "../lib/types";
 

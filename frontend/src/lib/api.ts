@@ -1,5 +1,6 @@
 import { gatewayUrl } from "./config";
 import { authHeaders, reportUnauthorized } from "./token";
+import type { TrainingParameter } from "./trainingForm";
 import type { Inference } from "./types";
 
 export interface EpochRecord {
@@ -25,23 +26,41 @@ export interface TrainingJob {
   [key: string]: unknown;
 }
 
-export interface TrainingRequest {
-  dataset: string;
-  epochs: number;
-  batch_size: number;
-  learning_rate: number;
+/** A job: the dataset and any parameters of the training schema (the rest take their defaults). */
+export type TrainingRequest = { dataset: string } & Record<string, unknown>;
+
+export interface Dataset {
+  name: string;
+  layout: "csv" | "folders";
+  bytes: number;
+}
+
+/** How long a job would train, scaled from the shipped model's measured run (`basis`). */
+export interface Estimate {
+  seconds: number;
+  basis: { seconds: number; epochs: number; widths: number[]; precision: string; training_faces?: number | null;
+           threads?: number | null; cpu?: string | null };
+}
+
+export interface TrainingOptions {
+  parameters: TrainingParameter[];
+  datasets: Dataset[];
+  estimate: Estimate | null;
 }
 
 export interface ModelVersion {
   version: string;
   sha256?: string;
   created_at?: string | number;
+  shipped?: boolean;
   metrics?: Record<string, unknown> | null;
   card?: Record<string, unknown> | null;
 }
 
 export interface ModelList {
+  /** What classifiers serve: the activated version, else the shipped one. */
   active: string | null;
+  shipped: string | null;
   versions: ModelVersion[];
 }
 
@@ -99,25 +118,19 @@ const json = (body: unknown): RequestInit => ({
 });
 
 export const api = {
+  trainingOptions: () => request<TrainingOptions>("/api/v1/training/options"),
+  estimate: (params: Record<string, unknown>) =>
+    request<{ estimate: Estimate | null }>("/api/v1/training/estimate", json(params)),
   startTraining: (req: TrainingRequest) => request<TrainingJob>("/api/v1/training-jobs", json(req)),
   trainingJob: (id: string) => request<TrainingJob>(`/api/v1/training-jobs/${encodeURIComponent(id)}`),
   models: () => request<ModelList>("/api/v1/models"),
   activate: (version: string) =>
     request<{ active: string }>(`/api/v1/models/${encodeURIComponent(version)}/activate`, { method: "POST" }),
-  analyze: async (file: Blob): Promise<Inference> => {
-    try {
-      return await request<Inference>("/api/v1/analyze", {
-        method: "POST",
-        headers: { "Content-Type": file.type || "application/octet-stream" },
-        body: file,
-      });
-    } catch (exc) {
-      // 404/405: this gateway has no analysis endpoint (an older gateway answers POST with 405).
-      if (exc instanceof ApiError && (exc.status === 404 || exc.status === 405))
-        throw new ApiError(exc.status, `One-shot analysis is not available on this gateway yet (POST /api/v1/analyze answered ${exc.status}).`);
-      throw exc;
-    }
-  },
+  analyze: (file: Blob) => request<Inference>("/api/v1/analyze", {
+    method: "POST",
+    headers: { "Content-Type": file.type || "application/octet-stream" },
+    body: file,
+  }),
   // 503 (not ready) still carries the JSON that says what is missing.
   readiness: () => fetch(`${gatewayUrl()}/readyz`, { headers: authHeaders() }).then((r) => {
     if (r.status === 401) throw new ApiError(401, "unauthorized");

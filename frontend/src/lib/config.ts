@@ -4,11 +4,10 @@ export function gatewayUrl(): string {
   return (configured || window.location.origin).replace(/\/+$/, "");
 }
 
+// Frames in flight, their timeout and the rate limit come from the gateway (lib/limits.ts).
 export const SOCKET_PATH = "/socket.io";
 export const FRAME_WIDTH = 320;
 export const FRAME_HEIGHT = 240;
 export const DEFAULT_FPS = 10;
 export const FPS_CHOICES = [5, 10, 15, 20, 30] as const;
-export const MAX_IN_FLIGHT = 2;
-export const FRAME_TIMEOUT_MS = 2_000;
 export const JPEG_QUALITY = 0.8;

@@ -1,4 +1,4 @@
-import type { ConnectionState } from "../hooks/useLiveSession";
+import type { ConnectionState } from "../hooks/useGatewaySocket";
 
 /** The connection state in words, for the header pill and the status card. */
 export const CONNECTION_WORDS: Record<ConnectionState, string> = {

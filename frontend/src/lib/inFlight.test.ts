@@ -15,18 +15,24 @@ describe("InFlight", () => {
     const f = new InFlight(2, 1_000);
     f.sent(1, 100);
     f.sent(2, 200);
-    expect(f.settle(1, 350)).toBe(250);
+    expect(f.settle(1, 350)?.rtt).toBe(250);
     expect(f.canSend(360)).toBe(true);
     expect(f.size).toBe(1);
   });
 
   it("ignores answers for frames it is not waiting on", () => {
-    const f = new InFlight();
+    const f = new InFlight(2, 1_000);
     f.sent(1, 0);
     expect(f.settle(99, 10)).toBeNull();
     expect(f.settle(null, 10)).toBeNull();
-    expect(f.settle(1, 10)).toBe(10);
+    expect(f.settle(1, 10)?.rtt).toBe(10);
     expect(f.settle(1, 20)).toBeNull();
+  });
+
+  it("hands back what was kept with the frame", () => {
+    const f = new InFlight<{ crop: string }>(2, 1_000);
+    f.sent(7, 0, { crop: "centre" });
+    expect(f.settle(7, 40)).toEqual({ rtt: 40, info: { crop: "centre" } });
   });
 
   it("gives up on frames unanswered after the timeout", () => {

@@ -1,30 +1,31 @@
 /**
- * Frames sent and not yet answered. The page sends a new frame only while fewer than `limit` are
- * in flight, so a slow server never builds a queue; a frame unanswered after `timeoutMs` is given
- * up (counted as lost) so a lost reply cannot stall the camera.
+ * Frames sent and not yet answered, each with what the page needs when its answer comes (`info`).
+ * The page sends a new frame only while fewer than `limit` are in flight, so a slow server never
+ * builds a queue; a frame unanswered after `timeoutMs` is given up (counted as lost) so a lost
+ * reply cannot stall the camera. Both come from the gateway's limits (lib/limits.ts).
  */
-export class InFlight {
-  private readonly pending = new Map<number, number>();
+export class InFlight<T = undefined> {
+  private readonly pending = new Map<number, { at: number; info: T }>();
   lost = 0;
 
-  constructor(readonly limit = 2, readonly timeoutMs = 2_000) {}
+  constructor(readonly limit: number, readonly timeoutMs: number) {}
 
   canSend(now: number): boolean {
     this.expire(now);
     return this.pending.size < this.limit;
   }
 
-  sent(frameId: number, now: number): void {
-    this.pending.set(frameId, now);
+  sent(frameId: number, now: number, ...info: T extends undefined ? [] : [T]): void {
+    this.pending.set(frameId, { at: now, info: info[0] as T });
   }
 
-  /** The answer for `frameId` arrived: returns its round trip in ms, or null if not pending. */
-  settle(frameId: number | null, now: number): number | null {
+  /** The answer for `frameId` arrived: its round trip in ms and its info, or null if not pending. */
+  settle(frameId: number | null, now: number): { rtt: number; info: T } | null {
     if (frameId === null) return null;
-    const at = this.pending.get(frameId);
-    if (at === undefined) return null;
+    const entry = this.pending.get(frameId);
+    if (entry === undefined) return null;
     this.pending.delete(frameId);
-    return now - at;
+    return { rtt: now - entry.at, info: entry.info };
   }
 
   get size(): number {
@@ -36,7 +37,7 @@ export class InFlight {
   }
 
   private expire(now: number): void {
-    for (const [id, at] of this.pending) {
+    for (const [id, { at }] of this.pending) {
       if (now - at >= this.timeoutMs) {
         this.pending.delete(id);
         this.lost++;

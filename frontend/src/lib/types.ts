@@ -1,4 +1,4 @@
-// The wire contract with the gateway (DESIGN.md, "Browser ↔ gateway").
+// The wire contract with the gateway (README.md, "Events").
 export const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const;
 export type Emotion = (typeof EMOTIONS)[number];
 
@@ -20,7 +20,6 @@ export interface Face {
   box: Box;
   score: number;
   emotion: EmotionReading | null;
-  raw_probabilities?: Record<Emotion, number>;
 }
 
 export interface ModelStatus {
