@@ -51,13 +51,7 @@ def start_sentivis(log_dir: Path, detectors: int = 1, classifiers: int = 1, env:
                    timeout: float = 90.0) -> Stack:
     """redis + gateway + detectors + classifiers, ready (heartbeats seen by the gateway's /readyz);
     every process logs to a file in log_dir."""
-    stack = Stack(detectors, classifiers, env=env, log_dir=log_dir, cwd=SERVICES_ROOT).start()
-    try:
-        stack.wait_ready(timeout)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return Stack(detectors, classifiers, env=env, log_dir=log_dir, cwd=SERVICES_ROOT).start_ready(timeout)
 
 
 def start_monolith(log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0) -> Stack:

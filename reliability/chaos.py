@@ -27,8 +27,7 @@ def run(minutes: float, interval_s: float, clients: int, rate: float, log_dir: P
     streams: list[FrameClient] = []
     rounds = []
     try:
-        stack.start().supervise_in_background()
-        stack.wait_ready(timeout=180)
+        stack.start_ready(timeout=180, supervise=True)
         frame = astronaut_frame()[0]
         streams = [FrameClient(stack.url, reconnection=True).start([frame], rate, first_frame_id=i * 10**7)
                    for i in range(clients)]

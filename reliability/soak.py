@@ -56,8 +56,7 @@ def run(minutes: float, rate: float | None, clients: int, warmup_s: float, sampl
     samples: list[dict] = []
     loads: list[FrameClient] = []
     try:
-        stack.start().supervise_in_background()
-        stack.wait_ready(timeout=180)
+        stack.start_ready(timeout=180, supervise=True)
         saturation = measure_saturation(stack.url, clients, 20) if rate is None else rate / 0.7
         target = 0.7 * saturation
         print(f"saturation {saturation:.1f} fps ({'measured' if rate is None else 'given'}); soak at "

@@ -262,6 +262,19 @@ class Stack:
             raise
         return self
 
+    def start_ready(self, timeout: float = 90.0, supervise: bool = False) -> "Stack":
+        """start() (and supervise in the background), then wait_ready(timeout); a stack that does
+        not get ready is stopped, so no process is left behind."""
+        self.start()
+        try:
+            if supervise:
+                self.supervise_in_background()
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
     def run(self, name: str, argv: list[str] | str) -> Process:
         """Start one more process in the stack's environment: an argv, or a module for `python -m`."""
         if isinstance(argv, str):

@@ -33,13 +33,12 @@ def stack(tmp_path_factory):
     """One stack for the module, on its own redis-server (other tests flush the shared one);
     every process is stopped even when the start fails."""
     server = RedisServer(tmp_path_factory.mktemp("redis"))
-    s = Stack(redis_url=server.url, log_dir=tmp_path_factory.mktemp("stack"),
-              env=stack_env(SENTIVIS_MAX_FRAME_BYTES=str(MAX_FRAME_BYTES), SENTIVIS_AUTH_TOKEN=TOKEN))
     try:
-        s.start().wait_ready(timeout=120)
-        yield s
-    finally:
+        s = Stack(redis_url=server.url, log_dir=tmp_path_factory.mktemp("stack"),
+                  env=stack_env(SENTIVIS_MAX_FRAME_BYTES=str(MAX_FRAME_BYTES), SENTIVIS_AUTH_TOKEN=TOKEN))
+        yield s.start_ready(timeout=120)
         s.stop()
+    finally:
         server.stop()
 
 

@@ -27,13 +27,7 @@ def stack_env(**env: str) -> dict[str, str]:
 def start_stack(redis_url: str, log_dir: Path, detectors: int = 1, **env: str) -> Stack:
     """Started and ready (the gateway's /readyz counts every replica); a stack that fails to
     start leaves no process behind."""
-    stack = Stack(detectors, 1, redis_url=redis_url, env=stack_env(**env), log_dir=log_dir).start()
-    try:
-        stack.wait_ready(timeout=120)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return Stack(detectors, 1, redis_url=redis_url, env=stack_env(**env), log_dir=log_dir).start_ready(timeout=120)
 
 
 @pytest.fixture

@@ -27,6 +27,15 @@ def stack(redis_url, tmp_path, request):
     s.stop()
 
 
+@pytest.fixture
+def good(stack):
+    """A well-behaved client streaming the astronaut at GOOD_RATE, answered once already."""
+    client = FrameClient(stack.url).start([astronaut_frame()[0]], GOOD_RATE)
+    assert client.wait_inference_after(time.monotonic(), timeout=30) is not None, stack.logs()
+    yield client
+    client.close()
+
+
 def send_and_collect(client: FrameClient, frames, max_rate: float) -> list[tuple[str, set[str], str]]:
     """Send each bad frame and wait for its answer before the next one, so answers match sends
     even when the frame_id is missing or invalid (then the answer's frame_id is null).
@@ -60,14 +69,11 @@ def sent_between(client: FrameClient, since: float, until: float) -> list:
 
 
 @pytest.mark.parametrize("stack", [{"SENTIVIS_MAX_FRAMES_PER_SECOND": "2000"}], indirect=True)
-def test_a_thousand_malformed_frames_get_specific_errors_and_a_good_client_gets_every_answer(stack):
+def test_a_thousand_malformed_frames_get_specific_errors_and_a_good_client_gets_every_answer(stack, good):
     astro, _ = astronaut_frame()
     services_before = stack.pids()
-    good = FrameClient(stack.url)
     fuzzer = FrameClient(stack.url)
     try:
-        good.start([astro], GOOD_RATE)
-        assert good.wait_inference_after(time.monotonic(), timeout=30) is not None, stack.logs()
         fuzz_from = time.monotonic()
         frames = list(bad_frames(astro, MAX_FRAME_BYTES, count=1000))
         results = send_and_collect(fuzzer, frames, FUZZ_RATE)
@@ -92,17 +98,13 @@ def test_a_thousand_malformed_frames_get_specific_errors_and_a_good_client_gets_
         assert stack.pids() == services_before, stack.logs()  # nothing died or restarted
         assert get_json(stack.url + "/readyz")[0] == 200
     finally:
-        good.close()
         fuzzer.close()
 
 
-def test_a_client_flooding_at_1000_fps_is_throttled_and_others_are_unaffected(stack):
+def test_a_client_flooding_at_1000_fps_is_throttled_and_others_are_unaffected(stack, good):
     astro, _ = astronaut_frame()
-    good = FrameClient(stack.url)
     flood = FrameClient(stack.url)
     try:
-        good.start([astro], GOOD_RATE)
-        assert good.wait_inference_after(time.monotonic(), timeout=30) is not None, stack.logs()
         flood_from = time.monotonic()
         flood.start([astro], rate=1000)
         time.sleep(5)
@@ -130,7 +132,6 @@ def test_a_client_flooding_at_1000_fps_is_throttled_and_others_are_unaffected(st
         assert counted and float(counted[0].split()[-1]) >= flood_codes["rate_limited"]  # dropped and counted
         assert all(p.alive() for p in stack.processes.values()), stack.logs()
     finally:
-        good.close()
         flood.close()
 
 

@@ -19,12 +19,8 @@ def runner(tmp_path_factory):
     # Its own redis-server, so that the supervisor restarts Redis too.
     stack = Stack(detectors=2, classifiers=2, log_dir=tmp_path_factory.mktemp("runner"),
                   env={"SENTIVIS_HEARTBEAT_S": "0.5", "SENTIVIS_EMOTION_WEIGHTS": emotion_weights()})
-    try:
-        stack.start().supervise_in_background()
-        stack.wait_ready(timeout=120)
-        yield stack
-    finally:
-        stack.stop()
+    yield stack.start_ready(timeout=120, supervise=True)
+    stack.stop()
 
 
 @pytest.fixture

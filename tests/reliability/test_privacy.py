@@ -34,9 +34,9 @@ def test_frames_and_crops_reach_no_log_and_no_file_at_debug_level(redis_url, tmp
         d.mkdir()
     stack = Stack(redis_url=redis_url, log_dir=logs, cwd=work,
                   env=stack_env(PYTHONPATH=str(REPO), TMPDIR=str(tmp), SENTIVIS_LOG_LEVEL="DEBUG"))
+    stack.start_ready(timeout=120)
     client = None
     try:
-        stack.start().wait_ready(timeout=120)
         before = files_under(work, tmp)
         frames = [astronaut_frame()[0], pasted_frame()[0]]
         client = FrameClient(stack.url)
