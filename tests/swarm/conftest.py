@@ -1,0 +1,149 @@
+"""The Swarm tests need a Docker engine, root and minutes: they run only through `make test-swarm`.
+
+Session fixtures, each removed in a finalizer, also after a failure: the network namespace and
+its veth pair, this engine's swarm (left only if made here), the worker engine in the namespace
+(drained until a test needs it), and the application stack from docker-stack.yml.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.swarm.harness import REPO, Docker, Netns, Stack, Swarm, WorkerDaemon, wait_until
+
+TOKEN = uuid.uuid4().hex
+HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT", "8080"))
+URL = f"http://127.0.0.1:{HTTP_PORT}"
+APP_REPLICAS = {"redis-1": 1, "redis-2": 1, "sentinel-1": 1, "sentinel-2": 1, "sentinel-3": 1, "gateway": 2,
+                "detector": 1, "classifier": 1, "trainer": 1, "frontend": 1}
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("SENTIVIS_SWARM_TEST") == "1":
+        return
+    skip = pytest.mark.skip(reason="docker swarm test: run `make test-swarm`")
+    for item in items:
+        if "tests/swarm/" in item.nodeid:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def docker() -> Docker:
+    engine = Docker()
+    if not engine.ok("info"):
+        pytest.fail("no Docker engine answers: start one (../shared/tools/standin-images, as root)")
+    return engine
+
+
+@pytest.fixture(scope="session")
+def netns():
+    namespace = Netns()
+    try:
+        yield namespace.create()
+    finally:
+        namespace.remove()
+
+
+@pytest.fixture(scope="session")
+def swarm(docker, netns):
+    manager = Swarm(docker, netns)
+    try:
+        yield manager.ensure()
+    finally:
+        manager.leave()
+
+
+@dataclass
+class Worker:
+    daemon: WorkerDaemon
+    node_id: str
+
+    @property
+    def docker(self) -> Docker:
+        return self.daemon.docker
+
+
+@pytest.fixture(scope="session")
+def worker(docker, swarm, netns):
+    """A second node: dockerd in the namespace, joined as a worker, redis:7 loaded, drained."""
+    if not swarm.can_join_workers:
+        pytest.skip(f"this engine was in a swarm already, advertised on {swarm.address}: the worker in the "
+                    f"namespace reaches only {netns.HOST_IP} (docker swarm leave, then rerun)")
+    # a short path: dockerd's and containerd's unix sockets live below it
+    daemon = WorkerDaemon(netns, Path(tempfile.mkdtemp(prefix="sentivis-worker-", dir="/var/tmp")))
+    node_id = ""
+    try:
+        daemon.start()
+        daemon.load_images(["redis:7"])
+        node_id = daemon.join(swarm.worker_token(), netns.HOST_IP)
+        wait_until(lambda: swarm.node(node_id)["Status"]["State"] == "ready", 60, "the worker node ready")
+        # parked: the single-node tests place nothing there until a test makes it active
+        docker("node", "update", "--availability", "drain", node_id)
+        yield Worker(daemon, node_id)
+    except Exception:
+        print(f"worker dockerd log:\n{daemon.log()}")
+        raise
+    finally:
+        daemon.cleanup()
+        if node_id:
+            docker("node", "rm", "--force", node_id, check=False)
+
+
+@dataclass
+class App:
+    stack: Stack
+    probe: str  # a redis:7 container on the stack's network, for redis-cli
+
+    def redis(self, *args: str, host: str = "redis-1") -> str:
+        return self.stack.docker("exec", self.probe, "redis-cli", "-h", host, "--raw", *args, timeout=30)
+
+
+def attach_probe(docker: Docker, stack: Stack) -> str:
+    name = f"{stack.name}-probe"
+    docker("run", "-d", "--rm", "--name", name, "--network", f"{stack.name}_sentivis", "redis:7", "sleep", "infinity")
+    return name
+
+
+def get(path: str, token: str | None = None, timeout: float = 10) -> tuple[int, dict | str]:
+    """GET through nginx; the status and the JSON (or text) body, errors included."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(URL + path, headers=headers), timeout=timeout) as r:
+            status, body = r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body.decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def app(docker, swarm):
+    """docker-stack.yml deployed as a stack of its own, healthy and ready behind nginx."""
+    env = {"SENTIVIS_AUTH_TOKEN": TOKEN, "SENTIVIS_HTTP_PORT": str(HTTP_PORT)}
+    if os.environ.get("SENTIVIS_IMAGE_TAG"):
+        env["SENTIVIS_IMAGE_TAG"] = os.environ["SENTIVIS_IMAGE_TAG"]
+    stack = Stack(docker, f"svapp{uuid.uuid4().hex[:6]}", REPO / "docker-stack.yml", env)
+    probe = ""
+    try:
+        stack.deploy()
+        stack.wait_healthy(APP_REPLICAS, timeout=600)
+        wait_until(lambda: get("/readyz", TOKEN)[0] == 200, 120, "/readyz through nginx")
+        probe = attach_probe(docker, stack)
+        yield App(stack, probe)
+    finally:
+        artifacts = REPO / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        (artifacts / f"{stack.name}.log").write_text(stack.logs())
+        if probe:
+            docker("rm", "-f", probe, check=False)
+        stack.remove()
