@@ -5,12 +5,12 @@ first, emotion unsmoothed; the caller's FaceTracker adds ids and smoothing.
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 import numpy as np
 import requests
 import simplejpeg
+from requests.adapters import HTTPAdapter, Retry
 
 from sentivis.contract import ModelFileError
 from sentivis.pipeline import FramePipeline
@@ -53,9 +53,16 @@ class LocalEngine:
 
 
 class RemoteEngine:
-    """Each frame as a JPEG to a running gateway's POST /api/v1/analyze."""
+    """Each frame as a JPEG to a running gateway's POST /api/v1/analyze.
 
-    RETRIES_ON_503 = 3
+    url: the gateway (or its /api/v1/analyze); max_faces: the most confident faces kept per frame;
+    token: SENTIVIS_AUTH_TOKEN, sent as the bearer token; timeout_s: per request.
+    """
+
+    # A 503 means no worker answered in time: ask again after 0, 1 and 2 s (urllib3's Retry); a
+    # gateway that cannot be reached at all is an error at once.
+    RETRY_ON_503 = Retry(total=3, connect=0, read=0, status=3, status_forcelist=(503,), allowed_methods=("POST",),
+                         backoff_factor=0.5, raise_on_status=False)
 
     def __init__(self, url: str, max_faces: int, token: str = "", timeout_s: float = 30.0, jpeg_quality: int = 90):
         base = url.rstrip("/")
@@ -64,21 +71,18 @@ class RemoteEngine:
         self.timeout_s = timeout_s
         self.jpeg_quality = jpeg_quality
         self.session = requests.Session()
+        self.session.mount(base, HTTPAdapter(max_retries=self.RETRY_ON_503))
         if token:  # a gateway with SENTIVIS_AUTH_TOKEN wants it on every REST call
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.models: dict[str, Any] = {}
 
     def analyze(self, rgb: np.ndarray) -> Faces:
         body = simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=self.jpeg_quality, colorspace="RGB")
-        for attempt in range(self.RETRIES_ON_503 + 1):
-            try:
-                response = self.session.post(self.endpoint, data=body, headers={"Content-Type": "image/jpeg"},
-                                             timeout=self.timeout_s)
-            except requests.RequestException as exc:
-                raise EngineError(f"cannot reach the gateway at {self.endpoint}: {exc}") from None
-            if response.status_code != 503 or attempt == self.RETRIES_ON_503:
-                break
-            time.sleep(0.5 * 2 ** attempt)  # no worker free right now: give the stack a moment
+        try:
+            response = self.session.post(self.endpoint, data=body, headers={"Content-Type": "image/jpeg"},
+                                         timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise EngineError(f"cannot reach the gateway at {self.endpoint}: {exc}") from None
         if response.status_code != 200:
             raise FrameFailed(f"the gateway answered {response.status_code}: {_error_text(response)}")
         event = response.json()
