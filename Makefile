@@ -95,6 +95,7 @@ stack-down:
 	docker stack rm $(STACK)
 
 # The stack for real (tests/swarm): one node, then two (a second dockerd in a network namespace
-# the test makes and removes). Needs a Docker engine, as test-compose; run as root.
-test-swarm: setup images
+# the test makes and removes), on images built from this tree. Needs a Docker engine and root.
+test-swarm: setup docker-wheels
+	nice -n 15 $(COMPOSE) -f docker-compose.yml --profile training build
 	SENTIVIS_SWARM_TEST=1 nice -n 10 $(PY) -m pytest tests/swarm -v -s --timeout 2400

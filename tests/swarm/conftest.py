@@ -37,6 +37,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def docker() -> Docker:
+    if os.geteuid() != 0:
+        pytest.fail("the swarm tests make a network namespace and a second dockerd: run them as root")
     engine = Docker()
     if not engine.ok("info"):
         pytest.fail("no Docker engine answers: start one (../shared/tools/standin-images, as root)")

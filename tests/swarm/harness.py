@@ -328,8 +328,8 @@ class Stack:
     def scale(self, **replicas: int) -> None:
         self.docker("service", "scale", "--detach", *(f"{self.service(s)}={n}" for s, n in replicas.items()))
 
-    def update(self, service: str, *args: str) -> None:
-        self.docker("service", "update", "--detach", *args, self.service(service), timeout=120)
+    def update(self, service: str, *args: str, check: bool = True) -> None:
+        self.docker("service", "update", "--detach", *args, self.service(service), timeout=120, check=check)
 
     def logs(self, tail: int = 200) -> str:
         out = []

@@ -1,0 +1,167 @@
+"""docker-stack.yml on one node, for real: the token is required, real face frames go through
+nginx to the gateways and workers, several gateways each answer only their own browsers,
+nginx follows gateways coming and going, and a killed detector task is replaced while the
+other replica answers. The frame helpers are the compose test's (tests/compose)."""
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+import socketio
+
+from tests.compose.test_compose import (FrameClient, astronaut_frame, face_results, iou, pasted_frame,
+                                        results_flow_again, stream_frames)
+from tests.swarm.conftest import TOKEN, URL, get
+from tests.swarm.harness import REPO, Stack, wait_until
+
+
+def client(**kwargs) -> FrameClient:
+    return FrameClient(URL, auth={"token": TOKEN}, **kwargs)
+
+
+def result_streams(app) -> dict[str, int]:
+    """Every gateway's result stream and how many entries it was ever given."""
+    counts = {}
+    for key in app.redis("--scan", "--pattern", "sentivis:results:*").split():
+        lines = app.redis("xinfo", "stream", key).splitlines()
+        counts[key] = int(lines[lines.index("entries-added") + 1])
+    return counts
+
+
+def grown(before: dict[str, int], after: dict[str, int]) -> set[str]:
+    return {k for k, n in after.items() if n > before.get(k, 0)}
+
+
+def test_the_stack_refuses_to_deploy_without_a_token(docker, swarm):
+    stack = Stack(docker, f"svnotoken{uuid.uuid4().hex[:6]}", REPO / "docker-stack.yml", {})
+    result = stack.deploy(check=False)
+    assert result.returncode != 0
+    assert "SENTIVIS_AUTH_TOKEN" in result.stderr
+    assert not docker("stack", "services", "-q", stack.name, check=False).split()
+
+
+def test_frames_through_nginx_need_the_token_and_come_back_with_faces(app):
+    status, body = get("/healthz")
+    assert status == 200 and body["status"] == "ok"
+    assert get("/readyz")[0] == 401
+    status, ready = get("/readyz", TOKEN)
+    assert status == 200 and ready["ready"] and ready["detectors"] == 1 and ready["classifiers"] == 1
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        FrameClient(URL)
+    image, box = astronaut_frame()
+    pasted, boxes = pasted_frame()
+    browser = client()
+    try:
+        name, event = stream_frames(browser, image, 1, 1, timeout=30)[0]
+        assert name == "inference", event
+        assert len(event["faces"]) == 1 and iou(event["faces"][0]["box"], box) > 0.5
+        name, event = stream_frames(browser, pasted, 2, 1)[0]
+        assert name == "inference" and len(event["faces"]) == len(boxes), event
+        assert event["models"]["emotion"]["ready"] is True
+        assert all(face["emotion"]["label"] for face in event["faces"])
+    finally:
+        browser.close()
+
+
+def test_long_polling_is_refused_with_a_clear_message(app):
+    status, body = get("/socket.io/?EIO=4&transport=polling")
+    assert status == 400 and body["error"] == "websocket_only", body
+
+
+def connect_to_another_gateway(app, taken: set[str], image: bytes, first_id: int, attempts: int = 30):
+    """Connections until one lands on a gateway not in `taken` (nginx picks an address of the
+    gateway service per connection); returns the client and its gateway's result stream."""
+    for attempt in range(attempts):
+        before = result_streams(app)
+        browser = client()
+        name, event = stream_frames(browser, image, first_id + attempt, 1, timeout=30)[0]
+        assert name == "inference", event
+        (stream,) = grown(before, result_streams(app))
+        if stream not in taken:
+            return browser, stream
+        browser.close()
+    raise AssertionError(f"{attempts} connections all reached {taken}")
+
+
+def test_two_browsers_on_two_gateways_each_get_only_their_own_results(app):
+    image, _ = astronaut_frame()
+    pasted, boxes = pasted_frame()
+    first, stream_a = connect_to_another_gateway(app, set(), image, 100)
+    second, stream_b = connect_to_another_gateway(app, {stream_a}, pasted, 200)
+    errors = []
+
+    def send(browser, frame, first_id):
+        try:
+            stream_frames(browser, frame, first_id, 20)
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    try:
+        before = result_streams(app)
+        threads = [threading.Thread(target=send, args=(first, image, 1000)),
+                   threading.Thread(target=send, args=(second, pasted, 2000))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=180)
+        assert not errors, errors
+        # each browser's answers came through its own gateway's stream
+        assert grown(before, result_streams(app)) == {stream_a, stream_b}
+        for browser, own, other, faces in ((first, range(1000, 1020), range(2000, 2020), 1),
+                                           (second, range(2000, 2020), range(1000, 1020), len(boxes))):
+            assert not [p for _, p in browser.events if p.get("frame_id") in other]
+            answers = [(n, p) for n, p in browser.events if p.get("frame_id") in own]
+            assert sorted(p["frame_id"] for _, p in answers) == list(own)
+            with_faces = face_results(answers)
+            assert len(with_faces) >= 15 and all(len(p["faces"]) == faces for p in with_faces), with_faces[:2]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_nginx_follows_gateways_coming_and_going(app):
+    image, _ = astronaut_frame()
+    app.stack.scale(gateway=3)
+    app.stack.wait_healthy({"gateway": 3}, timeout=180)
+    seen: set[str] = set()
+    for n in range(3):  # the new gateway is found within nginx's 5 s DNS validity
+        browser, stream = connect_to_another_gateway(app, seen, image, 3000 + 100 * n)
+        browser.close()
+        seen.add(stream)
+    app.stack.scale(gateway=2)
+    app.stack.wait_healthy({"gateway": 2}, timeout=180)
+    # the stopped gateway's address is gone from DNS (or skipped as refusing): every new browser is answered
+    for n in range(10):
+        browser = client()
+        try:
+            name, event = stream_frames(browser, image, 4000 + n, 1, timeout=30)[0]
+            assert name == "inference", event
+        finally:
+            browser.close()
+
+
+def test_scaled_workers_share_the_frames_and_a_killed_detector_task_is_replaced(app, docker):
+    app.stack.scale(detector=2, classifier=2)
+    app.stack.wait_healthy({"detector": 2, "classifier": 2}, timeout=300)
+    wait_until(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 2 and r.get("classifiers") == 2, 60,
+               "two detectors and two classifiers ready")
+    image, _ = astronaut_frame()
+    browser = client()
+    try:
+        frame_id = results_flow_again(browser, image, 5000)
+        killed = app.stack.containers("detector")[0]
+        before = {t["id"] for t in app.stack.running("detector")}
+        docker("kill", killed)
+        # the other replica answers while swarm replaces the killed task
+        frame_id = results_flow_again(browser, image, frame_id)
+
+        def replaced():
+            running = app.stack.running("detector")
+            return len(running) == 2 and {t["id"] for t in running} != before and \
+                killed not in {t["container"] for t in running} and app.stack.healthy("detector", 2)
+
+        wait_until(replaced, 180, "swarm runs a new detector task in place of the killed one", interval=2)
+        results_flow_again(browser, image, frame_id)
+    finally:
+        browser.close()

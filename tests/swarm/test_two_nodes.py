@@ -1,0 +1,69 @@
+"""Two nodes: the worker engine in its network namespace gets the images by `docker save | docker
+load`, joins, and runs every detector and classifier; frames are answered across the overlay
+network (gateways, Redis and nginx stay on the manager). Then the worker's engine is killed
+with everything it runs, as a node that loses power: swarm marks it down, the operator lets the
+manager run the workers (a node label), and the stack answers again from the manager alone.
+Runs last: it leaves the worker dead (the fixture removes what remains)."""
+from __future__ import annotations
+
+import os
+import time
+
+from tests.compose.test_compose import astronaut_frame, results_flow_again
+from tests.swarm.conftest import TOKEN, get
+from tests.swarm.harness import wait_until
+from tests.swarm.test_stack import client
+
+COMPUTE = "sentivis.compute"
+WORKERS = ("detector", "classifier")
+
+
+def nodes_of(app, service: str) -> list[str]:
+    return sorted(t["node"] for t in app.stack.running(service))
+
+
+def test_workers_on_a_second_node_answer_across_the_overlay_and_the_manager_takes_over(app, docker, swarm, worker):
+    tag = os.environ.get("SENTIVIS_IMAGE_TAG", "latest")
+    # the frontend too: nginx runs on every node (mode: global)
+    worker.daemon.load_images([f"sentivis-{s}:{tag}" for s in (*WORKERS, "frontend")])
+    docker("node", "update", "--availability", "active", "--label-add", f"{COMPUTE}=true", worker.node_id)
+    try:
+        app.stack.scale(detector=1, classifier=1)
+        for service in WORKERS:
+            app.stack.update(service, "--constraint-add", f"node.labels.{COMPUTE}==true")
+
+        def on_the_worker():
+            return all(nodes_of(app, s) == [worker.node_id] and app.stack.healthy(s, 1, worker.docker)
+                       and not app.stack.containers(s) for s in WORKERS)
+
+        wait_until(on_the_worker, 300, "one detector and one classifier running on the worker, none on the manager",
+                   interval=2)
+        for service in ("gateway", "redis-1"):
+            assert set(nodes_of(app, service)) == {swarm.node_id}, service
+        wait_until(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 1 and r.get("classifiers") == 1, 60,
+                   "/readyz counts the worker's replicas")
+        image, _ = astronaut_frame()
+        browser = client()
+        try:
+            # every answer crossed the overlay twice: Redis and the gateways are on the manager
+            frame_id = results_flow_again(browser, image, 1)
+
+            lost = time.monotonic()
+            worker.daemon.kill()
+            wait_until(lambda: swarm.node(worker.node_id)["Status"]["State"] == "down", 120,
+                       "the manager marks the worker down")
+            down_s = time.monotonic() - lost
+            # the operator's answer to losing the compute node: the manager may run the workers
+            docker("node", "update", "--label-add", f"{COMPUTE}=true", swarm.node_id)
+            wait_until(lambda: all(nodes_of(app, s) == [swarm.node_id] and app.stack.healthy(s, 1)
+                                   for s in WORKERS), 300, "detector and classifier running on the manager",
+                       interval=2)
+            results_flow_again(browser, image, frame_id, timeout=120)
+            print(f"\nworker node lost: marked down after {down_s:.0f} s, frames answered from the manager "
+                  f"{time.monotonic() - lost:.0f} s after the loss")
+        finally:
+            browser.close()
+    finally:
+        docker("node", "update", "--label-rm", COMPUTE, swarm.node_id, check=False)
+        for service in WORKERS:
+            app.stack.update(service, "--constraint-rm", f"node.labels.{COMPUTE}==true", check=False)
