@@ -97,17 +97,17 @@ class FaceTracker:
 # makes, brings a face back to its own id after it was hidden or out of view. See docs/TRACKING.md.
 
 APPEARANCE_GRID = 8  # the appearance vector is an 8x8 grid of the crop's centre: 64 numbers
-_INNER = slice(4, 44)
+_INNER = slice(4, 44)  # the crop's centre 40x40, without most of the detector margin (background)
 CROP_REACH = 0.2  # the detector's crop margin (0.1) and upward shift (0.1), as a fraction of the box
-REID_SAME_PLACE = 0.3  # IoU with a person's last box for "where they were last seen"  # the crop's centre 40x40, without most of the detector margin (background)
+REID_SAME_PLACE = 0.3  # IoU with a person's last box for "where they were last seen"
 
 
 def appearance(crop: np.ndarray) -> np.ndarray:
     """A face crop's appearance: float32 [64], unit length, for comparing faces by cosine.
 
-    crop: uint8 [48, 48] grey, as the detector cuts it. The centre 40x40 summed in 8x8 blocks
-    blocks, less its mean: brightness-independent, blind to the detector's few-pixel jitter, and
-    about 15 µs of numpy (docs/TRACKING.md compares it with a gradient histogram). Raises
+    crop: uint8 [48, 48] grey, as the detector cuts it. The centre 40x40 summed over an 8x8 grid
+    of 5x5 blocks, less its mean: brightness-independent, blind to the detector's few-pixel
+    jitter, and about 15 µs of numpy (docs/TRACKING.md compares it with a gradient histogram). Raises
     ValueError for anything but a [48, 48] uint8 array.
     """
     if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8 or crop.shape != (48, 48):
@@ -123,7 +123,7 @@ def appearance(crop: np.ndarray) -> np.ndarray:
 
 def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
     """0 for the same direction, 1 for opposite: (1 - cosine) / 2 of two appearance vectors."""
-    return float(np.clip((1.0 - float(np.dot(a, b))) / 2.0, 0.0, 1.0))
+    return min(1.0, max(0.0, (1.0 - float(np.dot(a, b))) / 2.0))
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,9 @@ class Person:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # x0 y0 x1 y1, pixels per tick
     first_tick: int = 0
     clean_box: dict[str, int] | None = None  # the last box that overlapped no other face
-    settled: bool = False  # compared with the people seen before on a clean crop
+    settled: bool = False  # seen uncovered since their track started
+    guessed: bool = False  # taken back on a covered crop: to check at the first uncovered one
+    went_behind: bool = False  # their last crop was covered by another face
 
 
 @dataclass
@@ -302,6 +304,7 @@ class PersonTracker:
         people = self._people_for(matched, checked, clean)
         out = []
         for face, obj, person, ok in zip(checked, matched, people, clean):
+            person.went_behind = not ok
             if ok:
                 person.clean_box = face.face["box"]
             if face.appearance is not None and ok:
@@ -340,19 +343,30 @@ class PersonTracker:
         return steps
 
     def _people_for(self, matched: list, faces: list[_Face], clean: list[bool]) -> list[Person]:
-        """The person of each face: the one its track already has, or a person seen before whose
-        appearance it has (re-identification), or a new person.
+        """The person of each face: the one its track already has, or a person seen before
+        (re-identification), or a new person.
 
-        A track is compared with the people seen before when it starts, and again at its first
-        clean crop while it is young (its first crops may have been half covered by the face it
-        came out from behind): then it takes the earlier person's id back.
+        A track is compared with the people not in view when it starts. A face coming out from
+        behind another (its crop still covered) is taken, for now, for the person who most
+        likely went behind; at its first uncovered crop it is checked against that person's look
+        and, if it is not them, compared again (it may be someone else seen before, or new).
         """
         people: list[Person | None] = [self._live.get(obj.id) for obj in matched]
-        ask = [i for i, p in enumerate(people) if p is None or (
-            not p.settled and clean[i] and faces[i].appearance is not None)]
+        ask, doubted = [], {}
+        for i, p in enumerate(people):
+            if p is None:
+                ask.append(i)
+            elif not p.settled and clean[i] and faces[i].appearance is not None:
+                if p.appearance is None or appearance_distance(faces[i].appearance, p.appearance) <= \
+                        self.config.reid_near_distance:
+                    p.settled = True  # their first uncovered crop: it is them (or nothing to check against)
+                elif p.guessed:
+                    ask.append(i)
+                    doubted[i] = p
         if ask:
-            busy = {id(p) for p in people if p is not None}
-            candidates = [p for p in self._live.values() if id(p) not in busy] + list(self._absent.values())
+            busy = {id(p) for i, p in enumerate(people) if p is not None and i not in doubted}
+            candidates = [p for p in self._live.values() if id(p) not in busy and p not in doubted.values()] \
+                + list(self._absent.values())
             pairs = sorted(pair for n, i in enumerate(ask) for j, p in enumerate(candidates)
                            if (pair := self._reid_cost(faces[i], clean[i], p, n, j)) is not None)
             taken_faces, taken_people = set(), set()
@@ -361,7 +375,14 @@ class PersonTracker:
                     continue
                 taken_faces.add(n)
                 taken_people.add(j)
-                people[ask[n]] = self._reclaim(candidates[j])
+                person = people[ask[n]] = self._reclaim(candidates[j])
+                person.guessed = not clean[ask[n]]
+                person.settled = clean[ask[n]]
+        for i, wrong in doubted.items():  # the guess was wrong: that person is absent again
+            self._absent[wrong.id] = wrong
+            wrong.guessed = False
+            if people[i] is wrong:
+                people[i] = None
         for i, obj in enumerate(matched):
             person = people[i]
             if person is None:
@@ -369,7 +390,7 @@ class PersonTracker:
                                                                                 self.config.hysteresis),
                                             self._tick, faces[i].face["box"], first_tick=self._tick)
                 self._next_id += 1
-            # Settled once compared on a clean crop, or once too old to be someone who came back.
+            # Settled once seen uncovered, or once too old to be someone who came back.
             person.settled = person.settled or (clean[i] and faces[i].appearance is not None) or (
                 self._tick - person.first_tick > self._absence_ticks)
             self._live[obj.id] = person
@@ -378,19 +399,23 @@ class PersonTracker:
     def _reid_cost(self, face: _Face, clean: bool, person: Person, n: int, j: int) -> tuple[float, int, int] | None:
         """(cost, n, j) when the face that starts a track may be this person seen before, else None.
 
-        By appearance within reid_distance anywhere; where the person was last seen or would be
-        now at their last speed (IoU >= REID_SAME_PLACE) within reid_near_distance, since a face
-        coming out from behind another has a crop still partly covered; for such a covered crop,
-        or without appearance vectors, the place alone.
+        By appearance within reid_distance anywhere, or within reid_near_distance where the
+        person was last seen uncovered or would be now at their last speed (IoU >=
+        REID_SAME_PLACE). Without appearance vectors, the place alone. A covered crop says
+        little: it is taken for someone who was last seen covered (went behind a face), the
+        nearest and most recently seen first (checked at its first uncovered crop).
         """
         last, uncovered = (np.array([b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"]], dtype=np.float64)
-                       for b in (person.box, person.clean_box or person.box))
+                           for b in (person.box, person.clean_box or person.box))
         # Where they were last seen uncovered, and where they would be now at their last speed.
         boxes = np.stack([uncovered, last + person.velocity * (self._tick - person.last_tick)])
         near = _iou_matrix(face.corners.reshape(1, 4), boxes).max() >= REID_SAME_PLACE
-        if (not clean or face.appearance is None or person.appearance is None
-                or face.appearance.shape != person.appearance.shape):
-            # A crop half covered by another face says little; the place still does.
+        if not clean and face.appearance is not None:
+            if not person.went_behind:
+                return None
+            # After every real match (costs <= 1): near first, then by how long ago they were seen.
+            return (2.0 - near + (self._tick - person.last_tick) / (self._absence_ticks + 1), n, j)
+        if face.appearance is None or person.appearance is None or face.appearance.shape != person.appearance.shape:
             return (self.config.reid_near_distance, n, j) if near else None
         distance = appearance_distance(face.appearance, person.appearance)
         limit = self.config.reid_near_distance if near else self.config.reid_distance
