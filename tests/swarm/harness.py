@@ -27,7 +27,9 @@ class HarnessError(AssertionError):
 
 def run(args: list[str], timeout: float = 120, check: bool = True, env: dict | None = None,
         input: str | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, input=input, cwd=REPO)
+    # errors="replace": redis-cli prints stream entries, whose payloads are binary
+    result = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=timeout, env=env,
+                            input=input, cwd=REPO)
     if check and result.returncode != 0:
         raise HarnessError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n"
                            f"{result.stderr[-2000:]}")
