@@ -142,8 +142,12 @@ def report(paths: list[str]) -> dict:
 VIEWS = "ten-crop: the 4 corner and centre 44x44 crops, resized to 48x48, and their mirror images"
 
 
-def predict_views(model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """A torch model's softmax probabilities, averaged over the ten views of each face."""
+def predict_views(model, images: np.ndarray, batch_size: int = 512, bf16: bool = False) -> np.ndarray:
+    """A torch model's softmax probabilities, averaged over the ten views of each face.
+
+    bf16: run the network under bfloat16 autocast (about 2x faster on CPUs with AVX-512 bf16; the
+    probabilities change by far less than their float16 storage rounds them).
+    """
     import torch
 
     from trainer.evaluate import ten_crops, to_float
@@ -154,7 +158,8 @@ def predict_views(model, images: np.ndarray, batch_size: int = 512) -> np.ndarra
         for start in range(0, len(images), batch_size):
             x = to_float(images[start:start + batch_size])
             for view in ten_crops(x):
-                logits = model(torch.from_numpy(np.ascontiguousarray(view))).float()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    logits = model(torch.from_numpy(np.ascontiguousarray(view))).float()
                 total[start:start + len(x)] += torch.softmax(logits, dim=1).numpy()
     return total / 10
 
@@ -179,7 +184,8 @@ def make_teacher(name: str, cfg, checkpoint: str | None = None, resume: str | No
         checkpoint = cfg.output
     model, ckpt = load_model(checkpoint)
     started = time.perf_counter()
-    probabilities = {key: predict_views(model, getattr(data, key).images) for key in SPLITS}
+    bf16 = ckpt["config"].get("precision") == "bf16"
+    probabilities = {key: predict_views(model, getattr(data, key).images, bf16=bf16) for key in SPLITS}
     history = ckpt["metrics"]["history"]
     train_seconds = sum(h["seconds"] for h in history)
     threads = ckpt["config"].get("threads") or 0
