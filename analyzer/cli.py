@@ -13,6 +13,7 @@ from pathlib import Path
 
 from analyzer.inputs import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, Input, InputError, expand
 from sentivis.settings import SettingsError, get_settings
+from sentivis.tracking import TrackerConfig
 
 PROG = "sentivis analyze"
 
@@ -83,6 +84,7 @@ def analyze(args: argparse.Namespace) -> int:
 
     try:
         settings = get_settings()
+        TrackerConfig.from_settings(settings)  # a tracking setting out of range stops it here, not per file
     except SettingsError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Faces and raw emotions of one RGB frame: in-process (the frame pipeline the services run) or via a gateway.
 
-Both return what a worker's result carries per face: {"box", "score", "emotion"}, best score
-first, emotion unsmoothed; the caller's FaceTracker adds ids and smoothing.
+Both return what a worker's result carries per face: {"box", "score", "emotion", "appearance"},
+best score first, emotion unsmoothed; the caller's PersonTracker adds ids and smoothing.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from requests.adapters import HTTPAdapter, Retry
 from sentivis.contract import ModelFileError
 from sentivis.pipeline import FramePipeline
 from sentivis.settings import Settings
+from sentivis.tracking import appearance
 
 Faces = list[dict[str, Any]]
 
@@ -46,14 +47,19 @@ class LocalEngine:
         self.models = self.pipeline.models()
 
     def analyze(self, rgb: np.ndarray) -> Faces:
-        return self.pipeline.run(rgb)
+        faces, crops = self.pipeline.detect(rgb)
+        self.pipeline.classify(faces, crops)
+        for face, crop in zip(faces, crops):  # as the classifier service adds it for the gateway's tracker
+            face["appearance"] = appearance(crop)
+        return faces
 
     def close(self) -> None:
         self.pipeline.close()
 
 
 class RemoteEngine:
-    """Each frame as a JPEG to a running gateway's POST /api/v1/analyze.
+    """Each frame as a JPEG to a running gateway's POST /api/v1/analyze, with each face's appearance
+    (`?appearance=1`; a gateway that does not send it leaves the tracker to motion alone).
 
     url: the gateway (or its /api/v1/analyze); max_faces: the most confident faces kept per frame;
     token: SENTIVIS_AUTH_TOKEN, sent as the bearer token; timeout_s: per request.
@@ -79,8 +85,8 @@ class RemoteEngine:
     def analyze(self, rgb: np.ndarray) -> Faces:
         body = simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=self.jpeg_quality, colorspace="RGB")
         try:
-            response = self.session.post(self.endpoint, data=body, headers={"Content-Type": "image/jpeg"},
-                                         timeout=self.timeout_s)
+            response = self.session.post(self.endpoint, params={"appearance": "1"}, data=body,
+                                         headers={"Content-Type": "image/jpeg"}, timeout=self.timeout_s)
         except requests.RequestException as exc:
             raise EngineError(f"cannot reach the gateway at {self.endpoint}: {exc}") from None
         if response.status_code != 200:
@@ -88,8 +94,8 @@ class RemoteEngine:
         event = response.json()
         self.models = event.get("models") or {}
         # The gateway smooths nothing for a one-shot image, but keep its raw output explicitly.
-        return [{"box": f["box"], "score": f["score"], "emotion": _raw(f.get("emotion"))}
-                for f in event.get("faces", [])[: self.max_faces]]
+        return [{"box": f["box"], "score": f["score"], "emotion": _raw(f.get("emotion")),
+                 "appearance": f.get("appearance")} for f in event.get("faces", [])[: self.max_faces]]
 
     def close(self) -> None:
         self.session.close()

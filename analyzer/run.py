@@ -12,7 +12,9 @@ from analyzer.engines import Engine
 from analyzer.inputs import Frame, Input, InputError, VideoReader, read_image
 from analyzer.timeline import plot_timeline
 from sentivis.settings import Settings
-from sentivis.tracking import FaceTracker
+from sentivis.tracking import PersonTracker, TrackerConfig
+
+MIN_CLOCK_FPS = 30.0  # the tracker's clock: the page's fastest rate, or a faster video's own
 
 
 @dataclass
@@ -26,14 +28,15 @@ class Result:
     problem: str | None = None  # set when the file was only partly analysed
 
 
-def new_tracker(settings: Settings) -> FaceTracker:
-    return FaceTracker(alpha=settings.smoothing_alpha, min_iou=settings.track_iou,
-                       max_missed=settings.track_max_missed)
+def new_tracker(settings: Settings, fps: float | None = None) -> PersonTracker:
+    """The gateway's tracker, on a clock of at least the video's frame rate (fps; None: an image)."""
+    return PersonTracker(TrackerConfig.from_settings(settings, fps=max(MIN_CLOCK_FPS, fps or 0.0)))
 
 
-def analyze_frame(engine: Engine, tracker: FaceTracker, frame: Frame) -> tuple[dict[str, Any], list[dict]]:
-    """-> the frame's JSON record and its tracked face records."""
-    faces = [outputs.face_record(f) for f in tracker.update(engine.analyze(frame.rgb))]
+def analyze_frame(engine: Engine, tracker: PersonTracker, frame: Frame) -> tuple[dict[str, Any], list[dict]]:
+    """-> the frame's JSON record and its tracked face records (ids are the tracker's people)."""
+    tracked = tracker.update(engine.analyze(frame.rgb), timestamp_ms=frame.time_s * 1000.0)
+    faces = [outputs.face_record(f) for f in tracked]
     return {"frame_index": frame.index, "time_s": round(frame.time_s, 4), "faces": faces}, faces
 
 
@@ -67,7 +70,7 @@ def _analyze_video(item: Input, engine: Engine, out_dir: Path, settings: Setting
     info = reader.info
     out_dir.mkdir(parents=True, exist_ok=True)
     result = Result(item.path, out_dir)
-    tracker = new_tracker(settings)
+    tracker = new_tracker(settings, info.fps)
     # Only analysed frames go into the video, at fps/every, so its timing matches the source.
     sink = outputs.VideoSink(out_dir / "annotated.mp4", info.fps / every)
     records = []

@@ -27,6 +27,7 @@ import simplejpeg
 from PIL import Image
 
 from sentivis.labels import EMOTIONS
+from sentivis.protocol import APPEARANCE_DTYPE
 from sentivis.tracking import appearance
 
 REPO = Path(__file__).resolve().parent.parent
@@ -179,7 +180,7 @@ class Pipeline:
         if faces:
             label_faces(faces, self.model.predict(np.stack(crops)))
             for face, crop in zip(faces, crops):
-                face["appearance"] = appearance(crop).astype(np.float16).tolist()  # as the wire will carry it
+                face["appearance"] = appearance(crop).astype(APPEARANCE_DTYPE)  # as the gateway decodes it
         return faces, crops, detect_ms
 
     def close(self) -> None:

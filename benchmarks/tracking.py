@@ -24,8 +24,8 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from benchmarks.sequences import FPS, Recording, record_all
-from sentivis.tracking import (EmotionSmoother, FaceTracker, PersonTracker, TrackerConfig, appearance,
-                               appearance_distance)
+from sentivis.labels import EMOTIONS
+from sentivis.tracking import EmotionSmoother, PersonTracker, TrackerConfig, appearance, appearance_distance, iou
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "TRACKING.md"
@@ -40,13 +40,53 @@ class Tracker(Protocol):
 # --- the candidates -----------------------------------------------------------------------------
 
 class Greedy:
-    """The tracker the gateway had: greedy IoU matching, 5 missed frames, EMA 0.35 per frame."""
+    """The tracker the gateway had until PersonTracker: greedy IoU matching (at least 0.3), an id
+    forgotten after 5 missed frames, an exponential average of 0.35 per frame, label = argmax.
+    Kept here only as the baseline the benchmark and tests/tracking compare against."""
 
-    def __init__(self):
-        self.tracker = FaceTracker()
+    def __init__(self, alpha: float = 0.35, min_iou: float = 0.3, max_missed: int = 5):
+        self.alpha, self.min_iou, self.max_missed = alpha, min_iou, max_missed
+        self.tracks: list[dict[str, Any]] = []  # {"id", "box", "smoothed", "missed"}
+        self.next_id = 1
 
-    def update(self, faces, timestamp_ms):
-        return self.tracker.update([{k: v for k, v in f.items() if k != "appearance"} for f in faces])
+    def update(self, faces, timestamp_ms=None):
+        pairs = sorted(((iou(t["box"], f["box"]), ti, fi) for ti, t in enumerate(self.tracks)
+                        for fi, f in enumerate(faces)), reverse=True)
+        track_of: dict[int, dict[str, Any]] = {}
+        used: set[int] = set()
+        for overlap, ti, fi in pairs:
+            if overlap < self.min_iou:
+                break
+            if ti not in used and fi not in track_of:
+                used.add(ti)
+                track_of[fi] = self.tracks[ti]
+        for ti, track in enumerate(self.tracks):
+            track["missed"] += ti not in used
+        self.tracks = [t for t in self.tracks if t["missed"] <= self.max_missed]
+        out = []
+        for fi, face in enumerate(faces):
+            track = track_of.get(fi)
+            if track is None:
+                track = {"id": self.next_id, "smoothed": None}
+                self.next_id += 1
+                self.tracks.append(track)
+            track["box"], track["missed"] = face["box"], 0
+            result = {k: v for k, v in face.items() if k != "appearance"}
+            out.append({**result, "id": track["id"], "emotion": self._smooth(track, face.get("emotion"))})
+        return out
+
+    def _smooth(self, track: dict[str, Any], emotion: dict[str, Any] | None) -> dict[str, Any] | None:
+        if emotion is None:
+            track["smoothed"] = None
+            return None
+        raw = np.array([emotion["probabilities"][label] for label in EMOTIONS], dtype=np.float64)
+        mean = raw if track["smoothed"] is None else self.alpha * raw + (1 - self.alpha) * track["smoothed"]
+        track["smoothed"] = mean
+        best = int(mean.argmax())
+        return {"label": EMOTIONS[best], "confidence": round(float(mean[best]), 4),
+                "probabilities": {label: round(float(p), 4) for label, p in zip(EMOTIONS, mean)},
+                "raw": {"label": emotion["label"], "confidence": emotion["confidence"],
+                        "probabilities": emotion["probabilities"]}}
 
 
 class MotionOnly:
@@ -316,6 +356,70 @@ def appearance_study(recordings: list[Recording]) -> dict[str, dict[str, float]]
                          "other_p5": round(float(np.percentile(other_a, 5)), 3), "auc": round(auc, 4),
                          "pairs": [len(same), len(other)]}
     return results
+
+
+# --- the cost as integrated ---------------------------------------------------------------------
+
+def integration_cost(recordings: list[Recording]) -> dict[str, Any]:
+    """What tracking adds to the gateway, on the recordings' faces as result messages carry them:
+    bytes per face of a result message (the appearance as float16 bytes, as chosen, or as a list
+    of floats, or none), the gateway's decode of it per face, and the tracker call as the gateway
+    makes it (gateway.broker.tracked_faces, on the decoded message) per face and per frame without
+    faces."""
+    import msgpack
+
+    from gateway.broker import tracked_faces
+    from sentivis.protocol import APPEARANCE_DTYPE, FrameMessage, decode, encode
+
+    def entry(faces: list[dict], form: str, at_ms: float = 0.0) -> dict[bytes, bytes]:
+        if form == "none":
+            faces = [{k: v for k, v in f.items() if k != "appearance"} for f in faces]
+        message = FrameMessage("bench", "sid", 0, at_ms / 1000, 320, 240, faces=faces)
+        if form != "list":
+            return {k.encode(): v for k, v in encode(message).items()}
+        meta = message.to_meta()  # the alternative not taken: msgpack has no float16, each number takes 9 bytes
+        meta["faces"] = [{**f, "appearance": np.frombuffer(f["appearance"], APPEARANCE_DTYPE).tolist()}
+                         for f in meta["faces"]]
+        return {b"meta": msgpack.packb(meta, use_bin_type=True), b"data": b""}
+
+    frames = [f for r in recordings for f in r.frames]
+    faces = sum(len(f.faces) for f in frames)
+    entries = {form: [entry(f.faces, form) for f in frames] for form in ("none", "bytes", "list")}
+    empty = len(entry([], "none")[b"meta"]) * len(frames)
+    size = {form: sum(len(e[b"meta"]) for e in es) for form, es in entries.items()}
+
+    def unpack_all(form: str) -> None:
+        """The entries back to faces with an appearance array, as the tracker takes it."""
+        to_array = {"bytes": lambda v: np.frombuffer(v, APPEARANCE_DTYPE), "list": lambda v: np.asarray(v, np.float32),
+                    "none": None}[form]
+        for e in entries[form]:
+            for f in msgpack.unpackb(e[b"meta"], raw=False)["faces"]:
+                if to_array:
+                    f["appearance"] = to_array(f["appearance"])
+
+    decode_s = {form: min(timeit.repeat(lambda: unpack_all(form), number=1, repeat=5)) for form in entries}
+
+    def tracking_s(with_faces: bool) -> float:
+        """The best of three replays (a loaded machine) of every recording, decoded as the gateway does."""
+        replays = []
+        for _ in range(3):
+            spent = 0.0
+            for rec in recordings:
+                tracker = PersonTracker()
+                for frame in rec.frames:
+                    message, _ = decode(entry(frame.faces if with_faces else [], "bytes", frame.timestamp_ms))
+                    start = time.perf_counter()
+                    tracked_faces(tracker, message)
+                    spent += time.perf_counter() - start
+            replays.append(spent)
+        return min(replays)
+
+    return {"faces": faces, "frames": len(frames),
+            "bytes_per_face": {form: round((n - empty) / faces, 1) for form, n in size.items()},
+            "decode_us_per_face": {form: round((decode_s[form] - decode_s["none"]) / faces * 1e6, 1)
+                                   for form in ("bytes", "list")},
+            "track_us_per_face": round(tracking_s(True) / faces * 1e6, 1),
+            "track_us_per_empty_frame": round(tracking_s(False) / len(frames) * 1e6, 1)}
 
 
 # --- report -------------------------------------------------------------------------------------

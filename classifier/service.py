@@ -1,8 +1,9 @@
-"""The classifier: faces from `sentivis:faces` -> emotions -> the gateway's result stream.
+"""The classifier: faces from `{sentivis}:faces` -> emotions -> the gateway's result stream.
 
 A stream worker (sentivis/worker.py) in the "classifiers" group: the faces of every message of
-one read go through the emotion model (sentivis/emotions.py) in one batch, and every result and
-the XACK go in one MULTI/EXEC. Before each read it checks for a new model (classifier/watcher.py)
+one read go through the emotion model (sentivis/emotions.py) in one batch, each face gets its
+crop's appearance vector (sentivis.tracking.appearance, for the gateway's tracker), and every
+result and the XACK go in one MULTI/EXEC. Before each read it checks for a new model (classifier/watcher.py)
 and swaps it in without a restart.
 """
 from __future__ import annotations
@@ -17,8 +18,9 @@ import redis
 from classifier.watcher import ModelWatcher
 from sentivis import redis_io, streams
 from sentivis.emotions import EmotionModel, label_faces, not_loaded_info
-from sentivis.protocol import FrameMessage, decode, unpack_crops
+from sentivis.protocol import APPEARANCE_DTYPE, FrameMessage, decode, unpack_crops
 from sentivis.settings import Settings
+from sentivis.tracking import appearance
 from sentivis.worker import Entry, StreamWorker
 
 log = logging.getLogger(__name__)
@@ -81,13 +83,16 @@ class ClassifierService(StreamWorker):
         done = time.time()
         offset = 0
         pipe = client.pipeline()  # MULTI: results and acks are applied together
-        for message_id, message, _ in parsed:
+        for message_id, message, message_crops in parsed:
             if message is None:
                 continue
             if message.error is None:
                 count = len(message.faces)
                 label_faces(message.faces, None if probabilities is None else probabilities[offset:offset + count])
                 offset += count
+                # With or without a model: the gateway tells people apart by their look either way.
+                for face, crop in zip(message.faces, message_crops):
+                    face["appearance"] = appearance(crop).astype(APPEARANCE_DTYPE)
             message.models["emotion"] = info
             message.stamp("classify_done", done)
             try:

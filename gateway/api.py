@@ -14,12 +14,11 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.analyze import WORKER_ERROR_STATUS, ImageRejected, max_request_bytes, prepare_image, read_upload
-from gateway.broker import inference_event
+from gateway.broker import inference_event, tracked_faces
 from gateway.openapi import openapi_document
 from sentivis import jobs, redis_io, registry, training
 from sentivis.protocol import ERROR_CODES
 from sentivis.settings import Settings
-from sentivis.tracking import FaceTracker
 
 log = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -53,9 +52,18 @@ def openapi():
 
 @api.post("/analyze")
 def analyze():
-    """One JPEG or PNG -> the same JSON as an `inference` event, through the detector and classifier."""
+    """One JPEG or PNG -> the same JSON as an `inference` event, through the detector and classifier.
+
+    Each image stands alone: a fresh tracker numbers its faces 1..n and smooths nothing. A
+    sequence of images is tracked by the client (`sentivis analyze --url` does, with
+    sentivis.tracking), which knows the frames' times; `?appearance=1` gives it each face's
+    appearance vector for that.
+    """
     settings, client = _ctx()
-    broker = current_app.extensions["sentivis"]["broker"]
+    ext = current_app.extensions["sentivis"]
+    with_appearance = request.args.get("appearance", "0")
+    if with_appearance not in ("0", "1"):
+        return error(400, f"appearance must be 0 or 1, not {with_appearance!r}", "invalid_parameter")
     request.max_content_length = max_request_bytes(settings)  # Werkzeug answers 413 beyond it, unread
     try:
         image = prepare_image(read_upload(request, settings), settings)
@@ -63,16 +71,22 @@ def analyze():
         return error(exc.status, exc.message, exc.code)
     if not (redis_io.live_services(client, "detector") and redis_io.live_services(client, "classifier")):
         return error(503, "no detector or no classifier is running; try again shortly", "unavailable")
-    message = broker.analyze_once(image.jpeg, image.width, image.height, settings.frame_timeout_ms / 1000)
+    message = ext["broker"].analyze_once(image.jpeg, image.width, image.height, settings.frame_timeout_ms / 1000)
     if message is None:
         return error(503, ERROR_CODES["timeout"], "timeout")
     if message.error:
         code = message.error if message.error in ERROR_CODES else "internal_error"
         return error(WORKER_ERROR_STATUS.get(code, 503), ERROR_CODES[code], code)
-    # A one-shot image has no history: a fresh tracker numbers its faces and smooths nothing.
-    tracker = FaceTracker(alpha=settings.smoothing_alpha, min_iou=settings.track_iou,
-                          max_missed=settings.track_max_missed)
-    return jsonify(inference_event(message, tracker.update(message.faces), dropped_frames=0))
+    try:
+        faces = tracked_faces(ext["connections"].new_tracker(), message)
+    except ValueError as exc:
+        log.warning("analyze: malformed faces in the result: %s", exc)
+        return error(500, ERROR_CODES["internal_error"], "internal_error")
+    if with_appearance == "1":
+        for face, given in zip(faces, message.faces):
+            vector = given.get("appearance")
+            face["appearance"] = None if vector is None else vector.astype(float).round(4).tolist()
+    return jsonify(inference_event(message, faces, dropped_frames=0))
 
 
 @api.get("/models")

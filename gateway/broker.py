@@ -25,6 +25,7 @@ from sentivis import redis_io, streams
 from sentivis.protocol import ERROR_CODES, FrameMessage, decode, latency_ms
 from sentivis.settings import Settings
 
+from sentivis.tracking import PersonTracker
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any], str], None]  # (event, payload, sid)
@@ -49,6 +50,13 @@ def frame_error(frame_id: int | None, code: str, message: str | None = None) -> 
 
 
 def inference_event(message: FrameMessage, faces: list[dict[str, Any]], dropped_frames: int) -> dict[str, Any]:
+def tracked_faces(tracker: PersonTracker, message: FrameMessage) -> list[dict[str, Any]]:
+    """A worker's faces with the ids and smoothed emotions of the tracker's people, without their
+    appearance vectors (the tracker's alone: the browser never gets them). The clock is the
+    gateway's receive time of the frame. Raises ValueError for a malformed face."""
+    return tracker.update(message.faces, timestamp_ms=message.received_at * 1000.0)
+
+
     """The `inference` payload for a worker's result and its tracked faces."""
     models = dict(message.models)
     models.setdefault("emotion", {"ready": False, "version": None})
@@ -194,11 +202,15 @@ class ResultBroker:
                 payload = frame_error(message.frame_id, message.error if message.error in ERROR_CODES else "internal_error")
                 event = "frame_error"
             else:
-                event, payload = "inference", self._inference(conn, message)
+                try:
+                    event, payload = "inference", self._inference(conn, message)
+                except ValueError as exc:  # a worker's face the tracker cannot read
+                    log.warning("frame %s: malformed faces in the result: %s", message.frame_id, exc)
+                    event, payload = "frame_error", frame_error(message.frame_id, "internal_error")
         self.emit(event, payload, conn.sid)
 
     def _inference(self, conn: Connection, message: FrameMessage) -> dict[str, Any]:
-        event = inference_event(message, conn.tracker.update(message.faces), conn.dropped_frames)
+        event = inference_event(message, tracked_faces(conn.tracker, message), conn.dropped_frames)
         latency = event["latency"]
         prometheus.inferences.inc()
         prometheus.faces_seen.inc(len(event["faces"]))

@@ -1,18 +1,18 @@
-"""What the gateway keeps per browser connection: frames in flight, drops, the face tracker."""
+"""What the gateway keeps per browser connection: frames in flight, drops, the person tracker."""
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
 
 from gateway.limits import TokenBucket
-from sentivis.tracking import FaceTracker
 from sentivis.settings import Settings
+from sentivis.tracking import PersonTracker, TrackerConfig
 
 
 @dataclass
 class Connection:
     sid: str
-    tracker: FaceTracker
+    tracker: PersonTracker  # this connection's people: ids and smoothed emotions (used under `lock`)
     bucket: TokenBucket  # frames per second, checked before anything else
     address: str = "unknown"  # the client's address, counted against the per-address limit
     in_flight: dict[int, float] = field(default_factory=dict)  # frame_id -> received_at
@@ -21,17 +21,24 @@ class Connection:
 
 
 class Connections:
-    """Thread-safe map sid -> Connection (Socket.IO handlers and the result reader share it)."""
+    """Thread-safe map sid -> Connection (Socket.IO handlers and the result reader share it).
+
+    settings: the limits and the tracking settings; a tracking setting out of range raises
+    SettingsError here, at start-up, not at the first connection.
+    """
 
     def __init__(self, settings: Settings):
         self._settings = settings
+        self.tracker_config = TrackerConfig.from_settings(settings)
         self._by_sid: dict[str, Connection] = {}
         self._lock = threading.Lock()
 
+    def new_tracker(self) -> PersonTracker:
+        """A tracker with the gateway's settings: one per connection, one per uploaded image."""
+        return PersonTracker(self.tracker_config)
+
     def open(self, sid: str, address: str = "unknown") -> Connection:
-        s = self._settings
-        conn = Connection(sid, FaceTracker(alpha=s.smoothing_alpha, min_iou=s.track_iou, max_missed=s.track_max_missed),
-                          TokenBucket(s.max_frames_per_second), address)
+        conn = Connection(sid, self.new_tracker(), TokenBucket(self._settings.max_frames_per_second), address)
         with self._lock:
             self._by_sid[sid] = conn
         return conn

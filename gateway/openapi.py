@@ -38,7 +38,12 @@ INFERENCE = {
         "faces": {"type": "array", "items": {
             "type": "object", "required": ["id", "box", "score", "emotion"],
             "properties": {"id": {"type": "integer"}, "box": BOX, "score": {"type": "number"},
-                           "emotion": EMOTION}}},
+                           "emotion": EMOTION,
+                           "appearance": {"type": ["array", "null"], "items": {"type": "number"},
+                                          "description": "only with POST /api/v1/analyze?appearance=1: the "
+                                                         "face's appearance vector (64 numbers, unit length), "
+                                                         "for a client that tracks a sequence of images "
+                                                         "with sentivis.tracking.PersonTracker"}}}},
         "models": {"type": "object", "properties": {
             "emotion": {"type": "object", "properties": {"ready": {"type": "boolean"},
                                                          "version": {"type": ["string", "null"]},
@@ -96,8 +101,13 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Find the faces in one image and read their emotions",
                 "description": "The image goes through the same detector and classifier services as a "
                                "live frame and is bounded by the same byte and pixel limits. A PNG is "
-                               "converted to JPEG in the gateway. Faces get ids but no smoothing history.",
+                               "converted to JPEG in the gateway. Each image stands alone: its faces are "
+                               "numbered 1..n and nothing is smoothed; a client tracks a sequence itself "
+                               "(with each face's appearance, on request).",
                 "operationId": "analyzeImage",
+                "parameters": [{"name": "appearance", "in": "query", "required": False,
+                                "schema": {"type": "integer", "enum": [0, 1], "default": 0},
+                                "description": "1: each face also carries its appearance vector"}],
                 "requestBody": {"required": True, "content": {
                     "image/jpeg": {"schema": IMAGE_BODY},
                     "image/png": {"schema": IMAGE_BODY},
@@ -105,7 +115,8 @@ def openapi_document() -> dict[str, Any]:
                                                        "properties": {"image": IMAGE_BODY}}}}},
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Inference"}, "the faces and their emotions"),
-                    "400": _error("not an image, an unsupported type, or no image field"),
+                    "400": _error("not an image, an unsupported type, no image field, or a bad appearance "
+                                  "parameter"),
                     "413": _error("more bytes or pixels than the limits"),
                     "422": _error("a JPEG or PNG that cannot be decoded"),
                     "503": _error("no detector or classifier answered in time"),

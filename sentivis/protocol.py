@@ -4,6 +4,11 @@ Each stream entry has two fields: `meta`, a msgpack map, and `data`, raw bytes (
 frames, the face crops as uint8 48x48 planes for faces, empty for results). Nothing is
 base64-encoded.
 
+A face is a map {"box", "score", "emotion"} and, in results, "appearance": the classifier's
+appearance vector of the crop (sentivis.tracking.appearance), which the gateway's tracker uses
+to tell people apart. In memory it is a float16 numpy array; on the wire its little-endian
+float16 bytes (128 bytes for 64 numbers; a msgpack list of floats would take 576).
+
 Times are Unix epoch seconds (float) stamped by each stage; `latency_ms()` turns them into
 the per-stage split that `inference` events carry.
 """
@@ -17,6 +22,11 @@ import msgpack
 import numpy as np
 
 from sentivis.contract import CROP_SIZE
+
+# The Socket.IO packets between the gateway and every client (the page's socket.io-msgpack-parser,
+# sentivis.client, the tests): MessagePack, so a frame is one binary WebSocket message rather than
+# a JSON header plus a binary attachment (half the messages to parse), and answers are binary too.
+SOCKETIO_SERIALIZER = "msgpack"
 
 # frame_error codes, sent to the browser; the README lists them.
 ERROR_CODES = {
@@ -60,17 +70,41 @@ class FrameMessage:
     def to_meta(self) -> dict[str, Any]:
         return {"gateway": self.gateway, "sid": self.sid, "frame_id": self.frame_id,
                 "received_at": self.received_at, "width": self.width, "height": self.height,
-                "faces": self.faces, "stamps": self.stamps, "models": self.models, "error": self.error}
+                "faces": [_face_to_wire(f) for f in self.faces], "stamps": self.stamps, "models": self.models,
+                "error": self.error}
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> "FrameMessage":
         return cls(gateway=meta["gateway"], sid=meta["sid"], frame_id=meta["frame_id"],
                    received_at=meta["received_at"], width=meta.get("width", 0), height=meta.get("height", 0),
-                   faces=list(meta.get("faces") or []), stamps=dict(meta.get("stamps") or {}),
+                   faces=[_face_from_wire(f) for f in meta.get("faces") or []], stamps=dict(meta.get("stamps") or {}),
                    models=dict(meta.get("models") or {}), error=meta.get("error"))
 
 
 def encode(message: FrameMessage, data: bytes = b"") -> dict[str, bytes]:
+APPEARANCE_DTYPE = np.dtype("<f2")  # the appearance vector on the wire: little-endian float16
+
+
+def _face_to_wire(face: Any) -> Any:
+    vector = face.get("appearance") if isinstance(face, dict) else None
+    if vector is None or isinstance(vector, bytes):
+        return face
+    return {**face, "appearance": np.asarray(vector, dtype=APPEARANCE_DTYPE).tobytes()}
+
+
+def _face_from_wire(face: Any) -> Any:
+    """A face map as it came, its appearance bytes as a float16 array (a view, not a copy).
+    Raises ValueError for appearance bytes that are not float16 numbers."""
+    data = face.get("appearance") if isinstance(face, dict) else None
+    if data is None:
+        return face
+    if not isinstance(data, bytes) or len(data) % APPEARANCE_DTYPE.itemsize:
+        raise ValueError(f"a face's appearance must be float16 bytes; got {type(data).__name__} "
+                         f"of length {len(data) if isinstance(data, bytes) else '?'}")
+    face["appearance"] = np.frombuffer(data, dtype=APPEARANCE_DTYPE)
+    return face
+
+
     return {"meta": msgpack.packb(message.to_meta(), use_bin_type=True), "data": data}
 
 

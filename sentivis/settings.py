@@ -39,10 +39,11 @@ class Settings:
     auth_token: str = ""  # shared secret for Socket.IO and the REST API (/healthz stays open); empty: no auth
     allow_unauthenticated: int = 0  # 1: allow a non-loopback gateway_host without auth_token (else refused)
     frontend_dir: str = str(REPO_ROOT / "frontend" / "dist")
-    # face tracking and smoothing, per connection
-    smoothing_alpha: float = 0.35  # EMA weight of the newest probabilities (1 = no smoothing)
-    track_iou: float = 0.3  # minimum IoU to continue a track
-    track_max_missed: int = 5  # frames a track survives without a matching face
+    # face tracking and smoothing (sentivis.tracking.TrackerConfig), per connection, upload and analysed file
+    track_max_absence_s: float = 2.0  # a face out of view (hidden, or gone) up to this long comes back with its id
+    track_max_people: int = 32  # people remembered per connection, in view or not
+    smoothing_s: float = 0.155  # time constant of each person's emotion average (0: none)
+    label_hysteresis: float = 0.1  # lead another emotion needs to replace the label shown
     # detector
     # Older frames are acknowledged and dropped, not processed late: a live overlay 150 ms behind is
     # stale, and under overload this bounds the round trip of the frames that are answered (benchmarks/).

@@ -3,10 +3,8 @@
 `PersonTracker` (one per session: a connection, a video, a sequence of uploads) follows faces
 with norfair's Kalman tracker, so ids survive crossings, and brings a face back to its own id
 after it was hidden or out of view, by `appearance()` of its crop; emotions are smoothed by time
-with hysteresis. docs/TRACKING.md has the method and the benchmark that chose it.
-
-`FaceTracker` is the greedy IoU matcher the gateway and the analyzer still use (the baseline of
-benchmarks/tracking.py); it goes when they move to PersonTracker.
+with hysteresis. docs/TRACKING.md has the method and the benchmark that chose it. The gateway
+(one per browser connection, one per uploaded image) and the analyzer (one per file) use it.
 """
 from __future__ import annotations
 
@@ -14,14 +12,18 @@ import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sentivis.labels import EMOTIONS
 
+if TYPE_CHECKING:
+    from sentivis.settings import Settings
 
-def iou(a: dict[str, float], b: dict[str, float]) -> float:
+
+def iou(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Overlap of two boxes {"x", "y", "width", "height"}: intersection over union, 0..1."""
     ax2, ay2 = a["x"] + a["width"], a["y"] + a["height"]
     bx2, by2 = b["x"] + b["width"], b["y"] + b["height"]
     iw = max(0.0, min(ax2, bx2) - max(a["x"], b["x"]))
@@ -29,66 +31,6 @@ def iou(a: dict[str, float], b: dict[str, float]) -> float:
     inter = iw * ih
     union = a["width"] * a["height"] + b["width"] * b["height"] - inter
     return inter / union if union > 0 else 0.0
-
-
-@dataclass
-class Track:
-    id: int
-    box: dict[str, int]
-    smoothed: np.ndarray | None = None  # EMA of the probabilities, EMOTIONS order
-    missed: int = 0
-
-
-@dataclass
-class FaceTracker:
-    alpha: float = 0.35  # weight of the newest frame in the average
-    min_iou: float = 0.3
-    max_missed: int = 5
-    tracks: list[Track] = field(default_factory=list)
-    next_id: int = 1
-
-    def update(self, faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Faces of one frame (box, score, emotion|None) -> the same faces with id and smoothed emotion."""
-        pairs = sorted(((iou(t.box, f["box"]), ti, fi) for ti, t in enumerate(self.tracks)
-                        for fi, f in enumerate(faces)), reverse=True)
-        track_of: dict[int, Track] = {}
-        used_tracks: set[int] = set()
-        for overlap, ti, fi in pairs:
-            if overlap < self.min_iou:
-                break
-            if ti in used_tracks or fi in track_of:
-                continue
-            used_tracks.add(ti)
-            track_of[fi] = self.tracks[ti]
-        for ti, track in enumerate(self.tracks):
-            if ti not in used_tracks:
-                track.missed += 1
-        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
-        out = []
-        for fi, face in enumerate(faces):
-            track = track_of.get(fi)
-            if track is None:
-                track = Track(id=self.next_id, box=face["box"])
-                self.next_id += 1
-                self.tracks.append(track)
-            track.box, track.missed = face["box"], 0
-            out.append({**face, "id": track.id, "emotion": self._smooth(track, face.get("emotion"))})
-        return out
-
-    def _smooth(self, track: Track, emotion: dict[str, Any] | None) -> dict[str, Any] | None:
-        if emotion is None:
-            track.smoothed = None
-            return None
-        raw = np.array([emotion["probabilities"][label] for label in EMOTIONS], dtype=np.float64)
-        track.smoothed = raw if track.smoothed is None else self.alpha * raw + (1 - self.alpha) * track.smoothed
-        best = int(track.smoothed.argmax())
-        return {
-            "label": EMOTIONS[best],
-            "confidence": round(float(track.smoothed[best]), 4),
-            "probabilities": {label: round(float(p), 4) for label, p in zip(EMOTIONS, track.smoothed)},
-            "raw": {"label": emotion["label"], "confidence": emotion["confidence"],
-                    "probabilities": emotion["probabilities"]},
-        }
 
 
 # --- The person tracker ------------------------------------------------------------------------
@@ -180,6 +122,31 @@ class TrackerConfig:
     def ticks(self, seconds: float) -> int:
         return max(1, round(seconds * self.fps))
 
+    @classmethod
+    def from_settings(cls, settings: "Settings", fps: float | None = None) -> "TrackerConfig":
+        """The services' tracking settings (README, configuration), the other fields at their
+        defaults. fps: the clock, where the frame rate is known (a video's). Raises SettingsError
+        naming the variable that is out of range."""
+        from sentivis.settings import SettingsError
+
+        values = {field_name: getattr(settings, setting) for field_name, setting in _SETTINGS.items()}
+        # A face is predicted by motion for at most as long as it is remembered at all.
+        if isinstance(values["max_absence_s"], (int, float)) and 0 < values["max_absence_s"] < cls.max_coast_s:
+            values["max_coast_s"] = values["max_absence_s"]
+        try:
+            return cls(**values, **({} if fps is None else {"fps": fps}))
+        except ValueError as exc:
+            field_name = next((f for f in _SETTINGS if f"TrackerConfig.{f} " in str(exc)), None)
+            if field_name is None:
+                raise
+            raise SettingsError(f"SENTIVIS_{_SETTINGS[field_name].upper()}={values[field_name]!r} is out of range "
+                                "(see the README's configuration table)") from None
+
+
+# TrackerConfig field -> the Settings field (SENTIVIS_ variable) that sets it.
+_SETTINGS = {"max_absence_s": "track_max_absence_s", "max_people": "track_max_people",
+             "smoothing_s": "smoothing_s", "hysteresis": "label_hysteresis"}
+
 
 class EmotionSmoother:
     """One person's emotion over time: an exponential average of the probabilities, by time, and
@@ -192,14 +159,17 @@ class EmotionSmoother:
         self.mean: np.ndarray | None = None  # EMOTIONS order
         self.shown: int | None = None  # index of the label shown
 
-    def update(self, emotion: dict[str, Any] | None, dt_s: float) -> dict[str, Any] | None:
+    def update(self, emotion: Mapping[str, Any] | None, dt_s: float,
+               raw: np.ndarray | None = None) -> dict[str, Any] | None:
         """emotion: this frame's {"label", "confidence", "probabilities"} or None (no model, which
-        also forgets the history); dt_s: seconds since the previous frame. -> the smoothed emotion
-        with this frame's own under "raw"."""
+        also forgets the history); dt_s: seconds since the previous frame; raw: the probabilities
+        as float64 [7] in EMOTIONS order, when the caller has them already. -> the smoothed
+        emotion with this frame's own under "raw"."""
         if emotion is None:
             self.mean = self.shown = None
             return None
-        raw = np.array([emotion["probabilities"][label] for label in EMOTIONS], dtype=np.float64)
+        if raw is None:
+            raw = np.array([emotion["probabilities"][label] for label in EMOTIONS], dtype=np.float64)
         if self.mean is None:
             self.mean = raw
         else:
@@ -208,10 +178,11 @@ class EmotionSmoother:
         best = int(self.mean.argmax())
         if self.shown is None or self.mean[best] - self.mean[self.shown] >= self.hysteresis:
             self.shown = best
+        mean = self.mean.round(4).tolist()
         return {
             "label": EMOTIONS[self.shown],
-            "confidence": round(float(self.mean[self.shown]), 4),
-            "probabilities": {label: round(float(p), 4) for label, p in zip(EMOTIONS, self.mean)},
+            "confidence": mean[self.shown],
+            "probabilities": dict(zip(EMOTIONS, mean)),
             "raw": {"label": emotion["label"], "confidence": emotion["confidence"],
                     "probabilities": emotion["probabilities"]},
         }
@@ -238,9 +209,10 @@ class Person:
 class _Face:
     """One input face, checked: its corners for the motion model and its appearance."""
 
-    face: dict[str, Any]
+    face: Mapping[str, Any]  # as given (never changed)
     corners: np.ndarray  # [[x0, y0], [x1, y1]]
-    appearance: np.ndarray | None
+    appearance: np.ndarray | None  # float32, unit length
+    probabilities: np.ndarray | None  # float64 [7], EMOTIONS order; None without an emotion
 
 
 class PersonTracker:
@@ -316,7 +288,7 @@ class PersonTracker:
             person.velocity = obj.estimate_velocity.ravel().copy()
             result = {k: v for k, v in face.face.items() if k != "appearance"}
             result["id"] = person.id
-            result["emotion"] = person.smoother.update(face.face.get("emotion"), dt_s)
+            result["emotion"] = person.smoother.update(face.face.get("emotion"), dt_s, face.probabilities)
             out.append(result)
         self._forget()
         return out
@@ -489,51 +461,61 @@ def _unoccluded(faces: list[_Face]) -> list[bool]:
     covered by another face would teach the tracker the wrong look)."""
     if len(faces) < 2:
         return [True] * len(faces)
-    boxes = np.stack([f.corners.ravel() for f in faces])
-    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])[:, None]
-    boxes = boxes + CROP_REACH * size * np.array([-1.0, -1.0, 1.0, 1.0])
-    overlap = _iou_matrix(boxes, boxes)
-    np.fill_diagonal(overlap, 0)
-    return list(overlap.max(axis=1) == 0)
+    # Plain floats: for a frame's few faces, a pair loop is several times faster than numpy.
+    grown = []
+    for f in faces:
+        (x0, y0), (x1, y1) = f.corners.tolist()
+        reach = CROP_REACH * max(x1 - x0, y1 - y0)
+        grown.append((x0 - reach, y0 - reach, x1 + reach, y1 + reach))
+    clear = [True] * len(faces)
+    for i, a in enumerate(grown):
+        for j in range(i + 1, len(grown)):
+            b = grown[j]
+            if min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1]):
+                clear[i] = clear[j] = False
+    return clear
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(v))
+    norm = math.sqrt(float(v @ v))
     return v / norm if norm > 1e-6 else v
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _check_face(face: Mapping[str, Any], index: int) -> _Face:
     """A face as the tracker needs it; ValueError naming the face and the field otherwise."""
     where = f"face {index}"
-    if not isinstance(face, Mapping):
+    if not isinstance(face, (dict, Mapping)):  # dict first: the ABC check is slower
         raise ValueError(f"{where} must be a dict with box, score and emotion; got {type(face).__name__}")
     box = face.get("box")
-    if not isinstance(box, Mapping):
+    if not isinstance(box, (dict, Mapping)):
         raise ValueError(f"{where}: box must be a dict with x, y, width, height")
-    values = []
-    for key in ("x", "y", "width", "height"):
-        v = box.get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    x, y, w, h = (box.get(key) for key in ("x", "y", "width", "height"))
+    for key, v in (("x", x), ("y", y), ("width", w), ("height", h)):
+        if not _number(v):
             raise ValueError(f"{where}: box[{key!r}] must be a finite number; got {v!r}")
-        values.append(float(v))
-    x, y, w, h = values
     if w <= 0 or h <= 0:
         raise ValueError(f"{where}: box width and height must be positive; got {w} x {h}")
     emotion = face.get("emotion")
+    probabilities = None
     if emotion is not None:
-        probabilities = emotion.get("probabilities") if isinstance(emotion, Mapping) else None
-        if not isinstance(probabilities, Mapping) or any(
-                isinstance(probabilities.get(k), bool) or not isinstance(probabilities.get(k), (int, float))
-                or not math.isfinite(probabilities[k]) for k in EMOTIONS):
+        given = emotion.get("probabilities") if isinstance(emotion, (dict, Mapping)) else None
+        values = [given.get(k) for k in EMOTIONS] if isinstance(given, (dict, Mapping)) else None
+        if values is None or not all(map(_number, values)):
             raise ValueError(f"{where}: emotion must be None or have a number for each of {', '.join(EMOTIONS)} "
                              "under probabilities")
-    vector = None
-    if face.get("appearance") is not None:
+        probabilities = np.array(values, dtype=np.float64)
+    vector = face.get("appearance")
+    if vector is not None:
         try:
-            vector = np.asarray(face["appearance"], dtype=np.float32)
+            vector = np.asarray(vector, dtype=np.float32)
         except (TypeError, ValueError):
             raise ValueError(f"{where}: appearance must be a sequence of numbers") from None
-        if vector.ndim != 1 or vector.size == 0 or not np.all(np.isfinite(vector)):
+        norm2 = float(vector @ vector) if vector.ndim == 1 and vector.size else math.nan  # nan/inf if any is
+        if not math.isfinite(norm2):
             raise ValueError(f"{where}: appearance must be a non-empty flat sequence of finite numbers")
-        vector = _unit(vector)
-    return _Face(dict(face), np.array([[x, y], [x + w, y + h]], dtype=np.float64), vector)
+        vector = vector / math.sqrt(norm2) if norm2 > 1e-12 else vector
+    return _Face(face, np.array([[x, y], [x + w, y + h]], dtype=np.float64), vector, probabilities)

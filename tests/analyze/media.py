@@ -33,6 +33,21 @@ def video_frames(count: int) -> list[np.ndarray]:
     return frames
 
 
+# Who is in each frame of `comings_and_goings` (10 fps): person -> (FER index, x, y, side) and frames.
+# "back" is hidden 0.8 s (8 frames: the old tracker forgot a face after 5) and comes back; "newcomer"
+# comes in where "back" was, 2.5 s after it left for good (past the tracker's 2 s memory).
+PEOPLE = {"back": ((4, 20, 40, 80), [*range(0, 6), *range(14, 20)]),
+          "still": ((22, 215, 20, 100), list(range(0, 51))),
+          "newcomer": ((14, 20, 40, 80), list(range(45, 51)))}
+
+
+def comings_and_goings() -> list[np.ndarray]:
+    """51 frames of PEOPLE: one face stays, one is hidden and comes back, then a new one comes in."""
+    faces, _ = fer_faces(64)
+    return [compose([(faces[i], x, y, side) for (i, x, y, side), seen in PEOPLE.values() if frame in seen],
+                    VIDEO_SIZE) for frame in range(51)]
+
+
 def write_video(path: Path, frames: list[np.ndarray], fps: float = VIDEO_FPS) -> Path:
     """RGB frames -> an mp4v video (or MJPG for .avi), as the analyzer writes its own."""
     sink = VideoSink(path, fps)

@@ -42,12 +42,13 @@ def stack(tmp_path_factory):
         server.stop()
 
 
-def post(stack: Stack, data=None, content_type: str | None = None, files=None, token: str | None = TOKEN
-         ) -> requests.Response:
+def post(stack: Stack, data=None, content_type: str | None = None, files=None, token: str | None = TOKEN,
+         params: dict[str, str] | None = None) -> requests.Response:
     headers = {"Content-Type": content_type} if content_type else {}
     if stack.env.get("SENTIVIS_AUTH_TOKEN") and token:
         headers["Authorization"] = f"Bearer {token}"
-    return requests.post(stack.url + "/api/v1/analyze", data=data, files=files, headers=headers, timeout=30)
+    return requests.post(stack.url + "/api/v1/analyze", data=data, files=files, headers=headers, params=params,
+                         timeout=30)
 
 
 def assert_error(response: requests.Response, status: int, code: str) -> None:
@@ -80,6 +81,22 @@ def test_raw_jpeg(stack):
     response = post(stack, data, "image/jpeg")
     assert response.status_code == 200, response.text
     assert_inference(response.json(), [box])
+
+
+def test_appearance_only_on_request(stack):
+    data, places = pasted_frame()
+    plain = post(stack, data, "image/jpeg").json()
+    assert all("appearance" not in face for face in plain["faces"])
+    response = post(stack, data, "image/jpeg", params={"appearance": "1"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert_inference(body, places)
+    vectors = np.array([face["appearance"] for face in body["faces"]])
+    assert vectors.shape == (len(places), 64)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=2e-3)  # unit length, as float16
+    cosines = vectors @ vectors.T
+    assert cosines[~np.eye(len(places), dtype=bool)].max() < 0.95  # three faces, three looks
+    assert_error(post(stack, data, "image/jpeg", params={"appearance": "yes"}), 400, "invalid_parameter")
 
 
 def test_raw_png_with_alpha_is_converted(stack):

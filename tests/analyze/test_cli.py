@@ -15,7 +15,7 @@ from sentivis.labels import EMOTIONS
 from sentivis.samples import astronaut_frame, pasted_frame
 from sentivis.tracking import iou
 from tests.analyze.conftest import VIDEO_FRAMES, blank_frames, run_cli
-from tests.analyze.media import count_frames, face_places, write_video
+from tests.analyze.media import PEOPLE, comings_and_goings, count_frames, face_places, write_video
 from tests.conftest import REPO
 
 MIN_IOU = 0.45  # the detector's box is tighter than the pasted square (the detector tests use 0.5)
@@ -70,6 +70,23 @@ def test_video_tracking_keeps_one_id_per_face(analysed):
         ids_at.setdefault("moving" if iou(box_of(row), moving) > MIN_IOU else "still", set()).add(row["face_id"])
     assert len(ids_at["moving"]) == 1 and len(ids_at["still"]) == 1
     assert ids_at["moving"] != ids_at["still"]
+
+
+def test_ids_are_people_who_come_back_within_two_seconds_of_video_time(tmp_path):
+    video = write_video(tmp_path / "people.mp4", comings_and_goings())
+    run = run_cli(video, "--output", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    ids: dict[str, set[str]] = {}
+    for row in read_csv(tmp_path / "out" / "people" / "frames.csv"):
+        frame = int(row["frame_index"])
+        who = [name for name, ((_, x, y, side), seen) in PEOPLE.items() if frame in seen
+               and iou(box_of(row), {"x": x, "y": y, "width": side, "height": side}) > MIN_IOU]
+        assert len(who) == 1, row
+        ids.setdefault(who[0], set()).add(row["face_id"])
+    # Hidden for 8 frames and back: the same person (the old tracker forgot a face after 5).
+    assert len(ids["back"]) == 1 and len(ids["still"]) == 1 and len(ids["newcomer"]) == 1
+    # Someone coming in 2.5 s of video after the other left for good is someone else.
+    assert len(ids["back"] | ids["still"] | ids["newcomer"]) == 3
 
 
 def test_video_json_lists_every_frame(analysed):

@@ -1,5 +1,6 @@
 """RemoteEngine against a stand-in gateway: a 503 (no worker answered in time) is asked again,
-a lasting one is reported for that frame, and every request carries the bearer token."""
+a lasting one is reported for that frame, and every request carries the bearer token and asks
+for the faces' appearance (for the analyzer's tracker)."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,9 @@ import numpy as np
 import pytest
 
 from analyzer.engines import FrameFailed, RemoteEngine
+
+
+LOOK = [0.125] * 64  # the appearance vector the stand-in sends
 
 
 class StandIn(ThreadingHTTPServer):
@@ -34,7 +38,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             face = {"box": {"x": 1, "y": 2, "width": 3, "height": 4}, "score": 0.9,
                     "emotion": {"label": "happy", "confidence": 0.8, "probabilities": {"happy": 0.8},
-                                "raw": {"label": "sad", "confidence": 0.6, "probabilities": {"sad": 0.6}}}}
+                                "raw": {"label": "sad", "confidence": 0.6, "probabilities": {"sad": 0.6}}},
+                    "appearance": LOOK}
             status, reply = 200, {"faces": [face], "models": {"emotion": {"ready": True}}}
         data = json.dumps(reply).encode()
         self.send_response(status)
@@ -67,8 +72,9 @@ def test_a_503_is_asked_again_and_the_answer_used(stand_in):
     finally:
         engine.close()
     assert len(stand_in.requests) == 3  # two 503s, then the answer
-    assert all(r == ("/api/v1/analyze", "Bearer secret", b"\xff\xd8") for r in stand_in.requests)
+    assert all(r == ("/api/v1/analyze?appearance=1", "Bearer secret", b"\xff\xd8") for r in stand_in.requests)
     assert face["emotion"]["label"] == "sad"  # the frame's own output, not the smoothed one
+    assert face["appearance"] == LOOK
     assert engine.models == {"emotion": {"ready": True}}
 
 

@@ -13,7 +13,9 @@ import torch
 from sentivis import registry, streams
 from sentivis.emotions import EmotionModel
 from sentivis.labels import EMOTIONS
+from sentivis.protocol import APPEARANCE_DTYPE
 from sentivis.stack import Service, free_port, redis_server
+from sentivis.tracking import appearance
 from tests.classifier.conftest import export, install
 from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings, wait_for
 
@@ -56,6 +58,9 @@ def test_faces_get_emotions_in_label_order(start, model_files):
         assert emotion["label"] == EMOTIONS[int(np.argmax(probs))]
         assert emotion["confidence"] == pytest.approx(float(probs.max()), abs=1e-6)
     assert [f["box"]["x"] for f in result.faces] == [0, 10, 20]  # the detector's fields stay
+    for face, crop in zip(result.faces, faces):  # each face's look, for the gateway's tracker, as float16
+        assert face["appearance"].dtype == APPEARANCE_DTYPE
+        np.testing.assert_array_equal(face["appearance"], appearance(crop).astype(APPEARANCE_DTYPE))
     info = result.models["emotion"]
     assert info["ready"] is True and info["version"] == "test-a" and info["source"] == "file"
     assert info["accuracy"] == pytest.approx(0.6)
@@ -89,6 +94,7 @@ def test_without_a_model_faces_are_answered_with_no_emotion(start, tmp_path):
     (result,) = ends.results(1)
     assert result.error is None
     assert [f["emotion"] for f in result.faces] == [None, None]
+    assert all(f["appearance"].shape == (64,) for f in result.faces)  # tracked by their look all the same
     assert result.models["emotion"]["ready"] is False and result.models["emotion"]["version"] is None
 
 

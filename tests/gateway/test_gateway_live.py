@@ -1,4 +1,5 @@
 """The real gateway process against a real Redis, with this test playing the workers."""
+import json
 import time
 
 import numpy as np
@@ -8,7 +9,7 @@ import redis
 from sentivis import redis_io, streams
 from sentivis.client import FrameClient
 from sentivis.labels import EMOTIONS
-from sentivis.protocol import decode
+from sentivis.protocol import APPEARANCE_DTYPE, decode
 from sentivis.samples import huge_header_jpeg, jpeg
 from sentivis.stack import get_json
 from tests.conftest import free_port
@@ -47,11 +48,15 @@ def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1,
     return answered
 
 
-def happy_face(x):
+def happy_face(x, look=None):
+    """A face as the classifier answers it; look: a seed for its appearance vector (None: none)."""
     probs = {e: 0.01 for e in EMOTIONS}
     probs["happy"] = 0.94
-    return {"box": {"x": x, "y": 40, "width": 60, "height": 60}, "score": 0.9,
+    face = {"box": {"x": x, "y": 40, "width": 60, "height": 60}, "score": 0.9,
             "emotion": {"label": "happy", "confidence": 0.94, "probabilities": probs}}
+    if look is not None:
+        face["appearance"] = np.random.default_rng(look).standard_normal(64).astype(APPEARANCE_DTYPE)
+    return face
 
 
 def test_health_ready_and_metrics(gateway, redis_url):
@@ -86,6 +91,33 @@ def test_frames_travel_as_binary_and_results_come_back_tracked(gateway, redis_ur
         play_worker(client, lambda m: [happy_face(104)])
         _, second = browser.wait_frame(2)
         assert second["faces"][0]["id"] == face["id"]
+    finally:
+        browser.close()
+
+
+def test_people_keep_their_ids_by_look_and_the_look_never_reaches_the_browser(gateway, redis_url):
+    client = redis.Redis.from_url(redis_url)
+    browser = FrameClient(gateway)
+    frames = iter(range(1, 100))
+
+    def frame(*faces):
+        fid = next(frames)
+        browser.send(fid, GOOD)
+        play_worker(client, lambda m: list(faces))
+        name, event = browser.wait_frame(fid)
+        assert name == "inference"
+        assert "appearance" not in json.dumps(event)  # the tracker's alone
+        return [f["id"] for f in event["faces"]]
+
+    try:
+        a, b = frame(happy_face(20, look=1), happy_face(200, look=2))
+        assert frame(happy_face(204, look=2), happy_face(24, look=1)) == [b, a]  # in any order
+        # Both out of view for longer than motion predicts a face (1 s), back in each other's
+        # place: each is known by their look, where motion alone would swap them.
+        assert frame() == []
+        time.sleep(1.3)
+        assert frame(happy_face(24, look=2), happy_face(204, look=1)) == [b, a]
+        assert frame(happy_face(110)) not in ([a], [b])  # someone without a look, far from both: new
     finally:
         browser.close()
 
@@ -235,7 +267,9 @@ def limits_on_connect(url: str) -> dict:
     """The `limits` event a fresh connection gets."""
     import socketio
 
-    sio = socketio.Client(reconnection=False)
+    from sentivis.protocol import SOCKETIO_SERIALIZER
+
+    sio = socketio.Client(reconnection=False, serializer=SOCKETIO_SERIALIZER)
     got = []
     sio.on("limits", got.append)
     sio.connect(url, transports=["websocket"], wait_timeout=10)

@@ -1,11 +1,14 @@
 """PersonTracker, its smoothing and the appearance cue, on synthetic faces."""
 from __future__ import annotations
 
+import msgpack
 import numpy as np
 import pytest
 
 from sentivis.labels import EMOTIONS
-from sentivis.tracking import EmotionSmoother, PersonTracker, TrackerConfig, appearance
+from sentivis.protocol import APPEARANCE_DTYPE, FrameMessage, decode, encode
+from sentivis.settings import Settings, SettingsError, settings_from_env
+from sentivis.tracking import EmotionSmoother, PersonTracker, TrackerConfig, appearance, iou
 
 RNG = np.random.default_rng(7)
 LOOKS = [RNG.standard_normal(64).astype(np.float32) for _ in range(3)]
@@ -208,3 +211,54 @@ def test_a_face_coming_out_from_behind_another_is_checked_once_uncovered():
     assert out["id"] not in (hidden["id"], front["id"])
     back = frame(face(150, 100, look=2), face(240, 100, look=1), face(60, 100, look=0))
     assert [f["id"] for f in back] == [front["id"], out["id"], hidden["id"]]
+
+
+def test_iou():
+    a = {"x": 0, "y": 0, "width": 10, "height": 10}
+    assert iou(a, a) == 1
+    assert iou(a, {"x": 5, "y": 0, "width": 10, "height": 10}) == 50 / 150
+    assert iou(a, {"x": 20, "y": 20, "width": 5, "height": 5}) == 0
+
+
+def test_config_from_the_settings():
+    assert TrackerConfig.from_settings(Settings()) == TrackerConfig()  # the settings' defaults are the chosen ones
+    config = TrackerConfig.from_settings(settings_from_env({
+        "SENTIVIS_TRACK_MAX_ABSENCE_S": "0.5", "SENTIVIS_TRACK_MAX_PEOPLE": "4", "SENTIVIS_SMOOTHING_S": "0",
+        "SENTIVIS_LABEL_HYSTERESIS": "0.2"}), fps=60)
+    assert (config.max_absence_s, config.max_coast_s, config.max_people, config.smoothing_s, config.hysteresis,
+            config.fps) == (0.5, 0.5, 4, 0.0, 0.2, 60)  # no face coasts longer than it is remembered
+
+
+@pytest.mark.parametrize("variable, value", [("TRACK_MAX_ABSENCE_S", "-1"), ("TRACK_MAX_PEOPLE", "0"),
+                                             ("SMOOTHING_S", "inf"), ("LABEL_HYSTERESIS", "1.5")])
+def test_a_setting_out_of_range_is_named(variable, value):
+    with pytest.raises(SettingsError, match=f"SENTIVIS_{variable}={value}"):
+        TrackerConfig.from_settings(settings_from_env({f"SENTIVIS_{variable}": value}))
+
+
+def test_appearance_as_a_result_message_carries_it():
+    """float16 on the wire, a float16 array after decode: the tracker tells people apart with it."""
+    crops = [RNG.integers(0, 256, (48, 48), dtype=np.uint8) for _ in range(2)]
+    message = FrameMessage("g", "s", 1, 0.0, faces=[{**face(10 + 150 * i, 10), "appearance":
+                                                     appearance(c).astype(APPEARANCE_DTYPE)} for i, c in enumerate(crops)])
+    fields = encode(message)
+    decoded, _ = decode({k.encode(): v for k, v in fields.items()})
+    vectors = [f["appearance"] for f in decoded.faces]
+    assert all(v.dtype == APPEARANCE_DTYPE and v.shape == (64,) for v in vectors)
+    np.testing.assert_allclose(vectors[0], appearance(crops[0]), atol=1e-3)
+    tracker = PersonTracker()
+    first = tracker.update(decoded.faces, timestamp_ms=0)
+    swapped = [{**f, "box": other["box"]} for f, other in zip(decoded.faces, decoded.faces[::-1])]
+    tracker.update([], timestamp_ms=1500)  # both out of view for longer than motion predicts them
+    back = tracker.update(swapped, timestamp_ms=1600)  # each back where the other was: known by their look
+    assert [f["id"] for f in back] == [f["id"] for f in first]
+    assert all("appearance" not in f for f in first + back)
+
+
+def test_appearance_bytes_that_are_not_float16_are_a_malformed_message():
+    message = FrameMessage("g", "s", 1, 0.0, faces=[face(10, 10)])
+    fields = {k.encode(): v for k, v in encode(message).items()}
+    meta = msgpack.unpackb(fields[b"meta"])
+    meta["faces"][0]["appearance"] = b"\x00" * 127
+    with pytest.raises(ValueError, match="float16"):
+        decode({b"meta": msgpack.packb(meta, use_bin_type=True)})
