@@ -24,8 +24,8 @@ from gateway.frame_checks import ValidFrame
 from sentivis import redis_io, streams
 from sentivis.protocol import ERROR_CODES, FrameMessage, decode, latency_ms
 from sentivis.settings import Settings
-
 from sentivis.tracking import PersonTracker
+
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any], str], None]  # (event, payload, sid)
@@ -49,7 +49,6 @@ def frame_error(frame_id: int | None, code: str, message: str | None = None) -> 
     return {"frame_id": frame_id, "code": code, "message": message or ERROR_CODES[code]}
 
 
-def inference_event(message: FrameMessage, faces: list[dict[str, Any]], dropped_frames: int) -> dict[str, Any]:
 def tracked_faces(tracker: PersonTracker, message: FrameMessage) -> list[dict[str, Any]]:
     """A worker's faces with the ids and smoothed emotions of the tracker's people, without their
     appearance vectors (the tracker's alone: the browser never gets them). The clock is the
@@ -57,6 +56,7 @@ def tracked_faces(tracker: PersonTracker, message: FrameMessage) -> list[dict[st
     return tracker.update(message.faces, timestamp_ms=message.received_at * 1000.0)
 
 
+def inference_event(message: FrameMessage, faces: list[dict[str, Any]], dropped_frames: int) -> dict[str, Any]:
     """The `inference` payload for a worker's result and its tracked faces."""
     models = dict(message.models)
     models.setdefault("emotion", {"ready": False, "version": None})

@@ -81,7 +81,6 @@ class FrameMessage:
                    models=dict(meta.get("models") or {}), error=meta.get("error"))
 
 
-def encode(message: FrameMessage, data: bytes = b"") -> dict[str, bytes]:
 APPEARANCE_DTYPE = np.dtype("<f2")  # the appearance vector on the wire: little-endian float16
 
 
@@ -105,6 +104,7 @@ def _face_from_wire(face: Any) -> Any:
     return face
 
 
+def encode(message: FrameMessage, data: bytes = b"") -> dict[str, bytes]:
     return {"meta": msgpack.packb(message.to_meta(), use_bin_type=True), "data": data}
 
 
