@@ -1,10 +1,13 @@
 """Which emotion model to serve, and hot reload without a restart.
 
-The registry's active version wins (MODEL_ACTIVE -> record path and sha256); with none active,
-the configured file (SENTIVIS_EMOTION_WEIGHTS). A new candidate is loaded completely before it
-replaces the served model, and a candidate that fails to load or breaks the contract is never
-served: the old model stays, the error is kept for the heartbeat. A missing file never unloads
-a working model.
+The registry's active version wins (MODEL_ACTIVE -> its record); with none active, the configured
+file (SENTIVIS_EMOTION_WEIGHTS). A registered version is loaded from its bytes in Redis, so a
+classifier on any node serves it without a shared disk; only when Redis no longer holds them (an
+old version) from its registered path, if this node has that file. Either way the bytes must hash
+to the registered sha256. A new candidate is loaded completely before it replaces the served
+model, and a candidate that fails to load, is corrupted or breaks the contract is never served:
+the old model stays, the error is kept for the heartbeat. A missing file never unloads a working
+model.
 
 The configured file is also registered, as the shipped version (idempotent: by content hash,
 and never made active), so the page lists it and can roll back to it after a trained model.
@@ -13,11 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
-from sentivis import registry
+from sentivis import registry, streams
 from sentivis.contract import ModelFileError
 from sentivis.emotions import EmotionModel
 from sentivis.settings import Settings
@@ -32,6 +36,7 @@ class Candidate:
     version: str | None = None
     sha256: str | None = None  # what the registry recorded; the loaded bytes must match it
     signature: tuple = ()  # changes when the candidate (or its file on disk) changes
+    record: dict[str, Any] | None = field(default=None, compare=False)  # the registry's, for "registry"
 
 
 def _file_signature(path: str) -> tuple | None:
@@ -56,7 +61,7 @@ class ModelWatcher:
         if record is not None:
             path = record["path"]
             return Candidate("registry", path, record["version"], record.get("sha256"),
-                             ("registry", record["version"], path, _file_signature(path)))
+                             ("registry", record["version"], path, _file_signature(path)), record)
         path = self.settings.emotion_weights
         signature = _file_signature(path)
         if signature is None:
@@ -74,11 +79,9 @@ class ModelWatcher:
             return False
         self._tried = candidate.signature
         try:
-            model = EmotionModel.load(candidate.path, threads=self.settings.ort_threads,
-                                      batch=self.settings.classifier_batch, source=candidate.source,
-                                      version=candidate.version)
+            model = self._load(client, candidate)
             if candidate.sha256 and model.sha256 != candidate.sha256:
-                raise ModelFileError(f"{candidate.path} does not match the registered version {candidate.version} "
+                raise ModelFileError(f"{model.path} does not match the registered version {candidate.version} "
                                      f"(sha256 {model.sha256[:12]}, registered {candidate.sha256[:12]})")
         except ModelFileError as exc:
             self.last_error = str(exc)
@@ -89,6 +92,23 @@ class ModelWatcher:
         log.info("serving emotion model %s from %s (%s)%s", model.version, model.path, model.source,
                  f", replacing {previous.version}" if previous else "")
         return True
+
+    def _load(self, client: redis.Redis, candidate: Candidate) -> EmotionModel:
+        """The candidate as a model: a registered version from its bytes in Redis (else its file,
+        when they are gone and this node has it), the configured file from disk. Raises
+        ModelFileError; redis.RedisError when Redis cannot be read."""
+        options = dict(threads=self.settings.ort_threads, batch=self.settings.classifier_batch,
+                       source=candidate.source, version=candidate.version)
+        record = candidate.record
+        if record is None or not record.get("sha256"):
+            return EmotionModel.load(candidate.path, **options)
+        try:
+            data = registry.model_bytes(client, record)
+        except registry.ModelBytesGone as exc:
+            if _file_signature(candidate.path) is None:
+                raise ModelFileError(f"{exc}, and its file {candidate.path} is not on this node") from None
+            return EmotionModel.load(candidate.path, **options)
+        return EmotionModel.from_bytes(data, streams.model_bytes_key(record["sha256"]), record.get("card"), **options)
 
     def register_configured(self, client: redis.Redis) -> None:
         """Register the configured file as the shipped version, once per change of the file.

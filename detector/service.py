@@ -1,4 +1,4 @@
-"""The detector: frames from `sentivis:frames` -> faces to `sentivis:faces` (or a result).
+"""The detector: frames from `{sentivis}:frames` -> faces to `{sentivis}:faces` (or a result).
 
 A stream worker (sentivis/worker.py) in the "detectors" group. Each frame is decoded, searched
 for faces and cropped with the frame pipeline's functions (sentivis/faces.py), then written on

@@ -2,7 +2,7 @@
 
     python docker/healthcheck.py heartbeat detector   this container's replica has a live heartbeat
     python docker/healthcheck.py http URL             URL answers 200
-    python docker/healthcheck.py redis -              Redis (SENTIVIS_REDIS_URL) answers PING
+    python docker/healthcheck.py redis -              Redis answers PING (the master the sentinels name, when set)
 
 The trainer's Celery worker uses the redis check: with the solo pool it answers no remote
 `celery inspect ping` while a training job runs, which would mark a busy worker unhealthy.
@@ -22,16 +22,17 @@ def heartbeat(service: str) -> bool:
     from sentivis.settings import get_settings
 
     settings = get_settings()
-    consumer = settings.consumer_name or f"{service}-{socket.gethostname()}-*"
-    client = redis_io.connect(settings.redis_url, timeout=2, retries=0)
-    return next(client.scan_iter(match=streams.heartbeat_key(service, consumer), count=1000), None) is not None
+    consumer = settings.consumer_name or f"{service}-{socket.gethostname()}-"
+    pattern = redis_io.glob_escape(streams.heartbeat_key(service, consumer)) + ("" if settings.consumer_name else "*")
+    client = redis_io.connect(settings, timeout=2, retries=0)
+    return next(client.scan_iter(match=pattern, count=1000), None) is not None
 
 
 def redis_ping(_: str) -> bool:
     from sentivis import redis_io
     from sentivis.settings import get_settings
 
-    return bool(redis_io.connect(get_settings().redis_url, timeout=2, retries=0).ping())
+    return bool(redis_io.connect(get_settings(), timeout=2, retries=0).ping())
 
 
 def http(url: str) -> bool:

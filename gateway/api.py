@@ -158,7 +158,7 @@ def create_training_job():
         return error(400, f"dataset {params['dataset']!r} does not exist in the datasets folder")
     job = jobs.create_job(client, params)
     try:
-        jobs.submit_training(settings.redis_url, job["id"], params)
+        jobs.submit_training(settings, job["id"], params)
     except Exception as exc:  # noqa: BLE001 - any broker failure means the job will never run
         jobs.mark_failed(client, job["id"], f"could not enqueue the job: {exc}")
         return error(503, "the training queue is unavailable")

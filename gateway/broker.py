@@ -76,8 +76,8 @@ class ResultBroker:
         self.emit = emit
         self.gateway_id = uuid.uuid4().hex[:12]
         self.result_stream = streams.results_stream(self.gateway_id)
-        self.redis = client or redis_io.connect(settings.redis_url)
-        self._reader_redis = redis_io.connect(settings.redis_url)
+        self.redis = client or redis_io.connect(settings)
+        self._reader_redis = redis_io.connect(settings)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_id = b"0-0"  # the stream is this process's own, so everything in it is for us

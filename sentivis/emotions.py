@@ -1,7 +1,7 @@
 """The emotion model in ONNX Runtime (CPU): face crops -> probabilities -> emotion dicts.
 
 The classify end of the frame pipeline, shared by the classifier service and the in-process tools
-(analyzer, benchmarks). `EmotionModel.load` refuses a file that breaks the model file contract
+(analyzer, benchmarks). `EmotionModel.load` (and `from_bytes`) refuses a file that breaks the model file contract
 (sentivis.contract) with ModelFileError. Needs onnxruntime: the detector and gateway images do
 not import this module.
 """
@@ -62,7 +62,8 @@ class EmotionModel:
     @classmethod
     def load(cls, path: str | Path, threads: int = 1, batch: int = 64, source: str = "file",
              version: str | None = None) -> "EmotionModel":
-        """Load and check a model file; raises ModelFileError with the reason when it cannot be served.
+        """Load and check a model file and the card beside it; raises ModelFileError with the
+        reason when it cannot be served.
 
         The bytes are read once, so the hash always describes exactly what was loaded.
         """
@@ -71,25 +72,35 @@ class EmotionModel:
             data = path.read_bytes()
         except OSError as exc:
             raise ModelFileError(f"cannot read the model file {path}: {exc.strerror or exc}") from exc
+        return cls.from_bytes(data, str(path), read_card(path), threads, batch, source, version)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str, card: dict[str, Any] | None = None, threads: int = 1,
+                   batch: int = 64, source: str = "file", version: str | None = None) -> "EmotionModel":
+        """Load and check a model's bytes (a file's, or the registry's in Redis); raises ModelFileError.
+
+        name: where the bytes come from (a path, a Redis key), for errors and `info()`; card: the
+        model card, dropped when it describes other bytes; version: default the card's, else
+        name's stem and the start of the sha256.
+        """
         try:
             session = ort.InferenceSession(data, sess_options=session_options(threads),
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise ModelFileError(f"{path} is not a loadable ONNX model: {exc}") from exc
+            raise ModelFileError(f"{name} is not a loadable ONNX model: {exc}") from exc
         try:
             check_session(session)
         except ModelFileError as exc:
-            raise ModelFileError(f"{path} breaks the model contract: {exc}") from None
+            raise ModelFileError(f"{name} breaks the model contract: {exc}") from None
         sha256 = hashlib.sha256(data).hexdigest()
-        card = read_card(path)
         card_sha = ((card or {}).get("file") or {}).get("sha256")
         if card_sha and card_sha != sha256:  # a stale card would show another model's accuracy
-            log.warning("ignoring %s: it describes another file (sha256 %s)", path.stem + ".card.json", card_sha[:12])
+            log.warning("ignoring the model card of %s: it describes another file (sha256 %s)", name, card_sha[:12])
             card = None
         if version is None:
             card_version = card.get("version") if card else None
-            version = str(card_version) if card_version else f"{path.stem}-{sha256[:8]}"
-        return cls(path=str(path), sha256=sha256, session=session, card=card, version=version,
+            version = str(card_version) if card_version else f"{Path(name).stem}-{sha256[:8]}"
+        return cls(path=name, sha256=sha256, session=session, card=card, version=version,
                    source=source, batch=max(1, batch))
 
     def predict(self, crops: np.ndarray) -> np.ndarray:

@@ -31,7 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sentivis import streams, training
+from sentivis import redis_io, streams, training
+from sentivis.settings import Settings
 
 TRAINING_TASK = "trainer.train_and_register"
 TRAINING_QUEUE = "sentivis.training"  # the trainer worker consumes only this Celery queue
@@ -103,7 +104,7 @@ def create_job(client, params: dict[str, Any]) -> dict[str, Any]:
            "progress": {"stage": "queued", "epoch": 0, "epochs": params.get("epochs")},
            "history": [], "metrics": None, "model_version": None, "error": None,
            "created_at": now, "updated_at": now}
-    pipe = client.pipeline()
+    pipe = client.pipeline(transaction=True)  # MULTI (explicit: a Redis Cluster client defaults to none)
     pipe.set(job_key(job["id"]), json.dumps(job))
     pipe.zadd(streams.TRAINING_JOBS, {job["id"]: datetime.now(timezone.utc).timestamp()})
     pipe.execute()
@@ -165,14 +166,19 @@ def mark_failed(client, job_id: str, error: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4)
-def _celery_app(redis_url: str):
+def _celery_app(settings: Settings):
     from celery import Celery
 
-    return Celery("sentivis-gateway", broker=redis_url)
+    app = Celery("sentivis-gateway")
+    connection = redis_io.celery_connection(settings)
+    app.conf.update(broker_url=connection["broker_url"],
+                    broker_transport_options=connection.get("broker_transport_options", {}))
+    return app
 
 
-def submit_training(redis_url: str, job_id: str, params: dict[str, Any]) -> str:
-    """Enqueue the job for the trainer worker, by task name; returns the Celery task id (= job id)."""
-    result = _celery_app(redis_url).send_task(TRAINING_TASK, args=[job_id, params], task_id=job_id,
-                                              queue=TRAINING_QUEUE)
+def submit_training(settings: Settings, job_id: str, params: dict[str, Any]) -> str:
+    """Enqueue the job for the trainer worker, by task name, on the settings' Redis (through its
+    sentinels when set); returns the Celery task id (= job id)."""
+    result = _celery_app(settings).send_task(TRAINING_TASK, args=[job_id, params], task_id=job_id,
+                                             queue=TRAINING_QUEUE)
     return result.id

@@ -21,7 +21,11 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     # Redis
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # with sentinels: only its user, password and database apply
+    # Redis Sentinel: the sentinels' "host:port" list; every client asks them for the master of
+    # redis_master_name and follows a failover without a restart (sentivis.redis_io.connect)
+    redis_sentinels: tuple[str, ...] = ()
+    redis_master_name: str = "sentivis"
     stream_maxlen: int = 1000  # approximate MAXLEN of every stream
     # gateway
     gateway_host: str = "127.0.0.1"

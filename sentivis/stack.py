@@ -4,7 +4,8 @@ The one launcher for everything that runs the product as processes: `sentivis up
 every log line prefixed on the terminal, a process that dies restarted with backoff, Ctrl-C or
 SIGTERM stops everything), the tests, the benchmarks and the fault tools (`python -m reliability
 chaos|soak`). What differs between them is a parameter of `Stack`: how many replicas, the
-training worker, a private Redis or a given one, where the logs go, whether it supervises.
+training worker, a private Redis, a given one or given sentinels (SentinelRedis starts a master, a
+replica and three sentinels), where the logs go, whether it supervises.
 """
 from __future__ import annotations
 
@@ -173,13 +174,123 @@ class Service(Process):
         self.start()
 
 
-def redis_server(port: int, data_dir: Path, log_path: Path | None = None) -> Process:
-    """A private redis-server on 127.0.0.1:port, persisting nothing (not started yet)."""
+def redis_server(port: int, data_dir: Path, log_path: Path | None = None, args: list[str] | None = None,
+                 name: str = "redis") -> Process:
+    """A private redis-server on 127.0.0.1:port, persisting nothing (not started yet); `args`: more
+    of its options."""
     exe = shutil.which("redis-server")
     if exe is None:
         raise SystemExit(REDIS_MISSING)
-    return Process("redis", [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(data_dir)], log_path=log_path)
+    return Process(name, [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          "--dir", str(data_dir), *(args or [])], log_path=log_path)
+
+
+class SentinelRedis:
+    """docker-stack.yml's Redis as processes: a master, a replica and three sentinels (quorum 2)
+    on free loopback ports, persisting nothing. `env` points services at the sentinels, through
+    which they follow a failover; kill("redis-1") loses the first master.
+
+    data_dir: the sentinels' config files (they rewrite them) and the nodes' working folders;
+    log_dir: one log file per process (None: discarded); down_after_ms, failover_timeout_ms: the
+    sentinels' timers (the stack's are 5 s and 30 s; tests use short ones).
+    """
+
+    NODES = ("redis-1", "redis-2")
+
+    def __init__(self, data_dir: Path, log_dir: Path | None = None, master_name: str = "sentivis",
+                 down_after_ms: int = 1000, failover_timeout_ms: int = 5000):
+        self.data_dir, self.log_dir, self.master_name = Path(data_dir), log_dir, master_name
+        self.down_after_ms, self.failover_timeout_ms = down_after_ms, failover_timeout_ms
+        self.ports = {name: free_port() for name in (*self.NODES, "sentinel-1", "sentinel-2", "sentinel-3")}
+        self.processes: dict[str, Process] = {}
+
+    @property
+    def sentinels(self) -> list[str]:
+        return [name for name in self.ports if name.startswith("sentinel-")]
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The settings that make a service connect through these sentinels."""
+        return {"SENTIVIS_REDIS_SENTINELS": ",".join(f"127.0.0.1:{self.ports[s]}" for s in self.sentinels),
+                "SENTIVIS_REDIS_MASTER_NAME": self.master_name}
+
+    def _log(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log" if self.log_dir else Path(os.devnull)
+
+    def start(self, timeout: float = 30.0) -> "SentinelRedis":
+        """Start every process and wait until each sentinel sees the master, its replica and the
+        two other sentinels (only then can they agree on a failover)."""
+        master_port = self.ports["redis-1"]
+        # diskless, immediate full syncs: nothing on disk, and a replica in step within a second
+        sync = ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]
+        try:
+            for name in self.NODES:
+                folder = self.data_dir / name
+                folder.mkdir(parents=True, exist_ok=True)
+                args = sync + (["--replicaof", "127.0.0.1", str(master_port)] if name != "redis-1" else [])
+                process = self.processes[name] = redis_server(self.ports[name], folder, self._log(name), args, name)
+                process.start()
+                wait_redis(f"redis://127.0.0.1:{self.ports[name]}/0", process=process)
+            for name in self.sentinels:
+                conf = self.data_dir / f"{name}.conf"
+                conf.write_text(
+                    f"port {self.ports[name]}\nbind 127.0.0.1\ndir {self.data_dir}\n"
+                    f"sentinel monitor {self.master_name} 127.0.0.1 {master_port} 2\n"
+                    f"sentinel down-after-milliseconds {self.master_name} {self.down_after_ms}\n"
+                    f"sentinel failover-timeout {self.master_name} {self.failover_timeout_ms}\n"
+                    f"sentinel parallel-syncs {self.master_name} 1\n")
+                process = self.processes[name] = Process(name, [shutil.which("redis-server"), str(conf), "--sentinel"],
+                                                         log_path=self._log(name))
+                process.start()
+            self._wait_discovered(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _sentinel(self, name: str):
+        from sentivis import redis_io
+
+        return redis_io.connect(f"redis://127.0.0.1:{self.ports[name]}", timeout=1, retries=0)
+
+    def _wait_discovered(self, timeout: float) -> None:
+        import redis
+
+        deadline = time.monotonic() + timeout
+        views: list = []
+        while time.monotonic() < deadline:
+            try:
+                views = []
+                for name in self.sentinels:
+                    with self._sentinel(name) as sentinel:
+                        views.append(sentinel.sentinel_master(self.master_name))
+                if all(v["num-slaves"] >= 1 and v["num-other-sentinels"] == 2 for v in views):
+                    return
+            except redis.RedisError as exc:
+                views = [str(exc)]
+            time.sleep(0.1)
+        raise RuntimeError(f"the sentinels did not discover each other and the replica within {timeout} s: {views}")
+
+    def master(self) -> str | None:
+        """The node the first answering sentinel names as master, or None when none answers."""
+        import redis
+
+        for name in self.sentinels:
+            try:
+                with self._sentinel(name) as sentinel:
+                    _, port = sentinel.sentinel_get_master_addr_by_name(self.master_name)
+            except (redis.RedisError, TypeError):
+                continue
+            return next((n for n in self.NODES if self.ports[n] == int(port)), None)
+        return None
+
+    def kill(self, name: str) -> None:
+        """kill -9 one process, as the loss of its host."""
+        self.processes[name].kill()
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
 
 
 def wait_redis(url: str, timeout: float = 10.0, process: Process | None = None) -> None:
@@ -412,7 +523,7 @@ def _announce(stack: Stack, host: str) -> None:
 def main(argv: list[str] | None = None, prog: str = "sentivis up") -> int:
     parser = argparse.ArgumentParser(
         prog=prog, description="Run the whole stack as local processes: a private redis-server (unless "
-                               "SENTIVIS_REDIS_URL is set), the gateway, the detector(s), the classifier(s) and the "
+                               "SENTIVIS_REDIS_URL or SENTIVIS_REDIS_SENTINELS is set), the gateway, the detector(s), the classifier(s) and the "
                                "training worker. Restarts a process that dies; Ctrl-C stops everything.")
     parser.add_argument("--detectors", type=int, default=1, help="detector processes (default 1)")
     parser.add_argument("--classifiers", type=int, default=1, help="classifier processes (default 1)")
@@ -421,11 +532,12 @@ def main(argv: list[str] | None = None, prog: str = "sentivis up") -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     redis_url = os.environ.get("SENTIVIS_REDIS_URL") or None
-    if redis_url is None and shutil.which("redis-server") is None:
+    external = redis_url is not None or bool(settings.redis_sentinels)  # a given Redis, or given sentinels
+    if not external and shutil.which("redis-server") is None:
         raise SystemExit(REDIS_MISSING)
     if port_in_use(settings.gateway_host, settings.gateway_port):
         raise SystemExit(f"port {settings.gateway_port} is in use: stop what runs there or set SENTIVIS_GATEWAY_PORT")
-    stack = Stack(args.detectors, args.classifiers, args.trainer_worker, redis_url=redis_url,
+    stack = Stack(args.detectors, args.classifiers, args.trainer_worker, redis=not external, redis_url=redis_url,
                   gateway_port=settings.gateway_port)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stack.stopping.set())

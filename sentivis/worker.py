@@ -85,7 +85,7 @@ class StreamWorker:
         while not self.stopping.is_set():
             try:
                 if client is None:
-                    client = redis_io.connect(self.settings.redis_url)
+                    client = redis_io.connect(self.settings)
                     redis_io.ensure_group(client, self.stream, self.group)
                     self._next_beat = self._next_claim = 0.0  # announce at once, and look for pending entries
                     self.connected(client)

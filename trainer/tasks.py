@@ -11,14 +11,15 @@ from celery import Celery
 
 from sentivis import jobs
 from sentivis.logs import setup_logging
-from sentivis.redis_io import connect
+from sentivis.redis_io import celery_connection, connect
 from sentivis.settings import get_settings
 from trainer.data import DataError
 from trainer.onnx_io import ModelFileError, ParityError
 
 settings = get_settings()
-app = Celery("trainer", broker=settings.redis_url, backend=settings.redis_url)
+app = Celery("trainer")
 app.conf.update(
+    **celery_connection(settings),  # through the sentinels when SENTIVIS_REDIS_SENTINELS is set
     task_default_queue=jobs.TRAINING_QUEUE,
     task_serializer="json", result_serializer="json", accept_content=["json"],
     worker_prefetch_multiplier=1,  # a queued job stays in Redis until this worker is free
@@ -39,7 +40,7 @@ def train_and_register(self, job_id: str, params: dict[str, Any]) -> dict[str, A
         self.update_state(state="PROGRESS", meta={"job_id": job_id, "state": job["state"],
                                                   "progress": job["progress"], "history": job["history"]})
 
-    job = run_job(connect(settings.redis_url), settings, job_id, params, report)
+    job = run_job(connect(settings), settings, job_id, params, report)
     return {"job_id": job_id, "model_version": job["model_version"], "metrics": job["metrics"]}
 
 

@@ -1,8 +1,10 @@
-"""sentivis.registry against a real Redis: register, activate, list; the shipped version and rollback."""
+"""sentivis.registry against a real Redis: register, activate, list; the shipped version and rollback;
+the model bytes in Redis, which a classifier on a node without the file serves."""
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 
 import pytest
@@ -145,3 +147,84 @@ def test_a_configured_file_that_breaks_the_contract_is_not_registered(classifier
     hb = ends.wait_heartbeat(lambda hb: hb["last_error"])
     assert "not a loadable ONNX model" in hb["last_error"]
     assert registry.list_versions(client) == [] and registry.shipped_version(client) is None
+
+
+# -- the model bytes in Redis ----------------------------------------------------------------
+def set_calls(client) -> int:
+    return client.info("commandstats").get("cmdstat_set", {}).get("calls", 0)
+
+
+def test_register_stores_the_bytes_once_per_content(client, model_files, tmp_path):
+    record = registry.register_model(client, model_files["a"], {}, activate=False)
+    assert client.get(streams.model_bytes_key(record["sha256"])) == model_files["a"].read_bytes()
+    before = set_calls(client)
+    again = registry.register_model(client, install(model_files["a"], tmp_path / "copy.onnx"), {}, activate=False)
+    assert again["version"] == record["version"]
+    assert set_calls(client) == before, "bytes already in Redis are not sent again"
+    assert registry.model_bytes(client, again) == model_files["a"].read_bytes()
+
+
+def test_the_bytes_of_the_newest_the_active_and_the_shipped_versions_are_kept(client, tmp_path):
+    def model(n: int):
+        path = tmp_path / f"m{n}" / "emotion-net.onnx"  # registering does not parse the file
+        path.parent.mkdir()
+        path.write_bytes(b"model %d" % n)
+        return path
+
+    shipped = registry.register_model(client, model(0), {}, activate=False, shipped=True)
+    active = registry.register_model(client, model(1), {})
+    newer = [registry.register_model(client, model(n), {}, activate=False)
+             for n in range(2, registry.KEEP_BYTES + 4)]
+    stored = {r["version"] for r in registry.list_versions(client)
+              if client.exists(streams.model_bytes_key(r["sha256"]))}
+    assert stored == {shipped["version"], active["version"]} | {r["version"] for r in newer[-registry.KEEP_BYTES:]}
+    assert len(registry.list_versions(client)) == registry.KEEP_BYTES + 4, "records stay; only bytes go"
+    with pytest.raises(registry.ModelBytesGone, match="no longer in Redis"):
+        registry.model_bytes(client, newer[0])
+
+
+def test_a_classifier_without_the_files_serves_versions_from_redis_and_refuses_missing_or_corrupted_bytes(
+        classifier, client, model_files, tmp_path):
+    def register_elsewhere(name: str, node: str) -> dict:
+        """Registered on another node: its file is not on this one."""
+        record = registry.register_model(client, install(model_files[name], tmp_path / node / "emotion-net.onnx"), {},
+                                         activate=False)
+        shutil.rmtree(tmp_path / node)
+        return record
+
+    def serving(ends, record) -> dict:
+        hb = ends.wait_heartbeat(lambda hb: hb["model"]["sha256"] == record["sha256"])
+        ends.send((next(frame_ids), real_faces(1)))
+        (result,) = ends.results(1)
+        assert result.models["emotion"]["sha256"] == record["sha256"] and result.faces[0]["emotion"] is not None
+        return hb
+
+    frame_ids = iter(range(1, 100))
+    b = register_elsewhere("b", "node-a")
+    ends = classifier(tmp_path / "empty-models" / "emotion-net.onnx")  # this node has no model file at all
+    assert ends.wait_heartbeat(lambda hb: True)["model"]["ready"] is False
+    registry.activate(client, b["version"])
+    hb = serving(ends, b)
+    assert hb["model"]["version"] == b["version"] and hb["model"]["source"] == "registry"
+    assert hb["model"]["path"] == streams.model_bytes_key(b["sha256"])
+    assert hb["model"]["accuracy"] == 0.7, "the card came with the record"
+
+    a = register_elsewhere("a", "node-c")
+    client.delete(streams.model_bytes_key(a["sha256"]))  # as if dropped beyond KEEP_BYTES
+    registry.activate(client, a["version"])
+    hb = ends.wait_heartbeat(lambda hb: hb["last_error"])
+    assert "no longer in Redis" in hb["last_error"] and "not on this node" in hb["last_error"], hb["last_error"]
+    serving(ends, b)  # the previous model stays
+
+    a = register_elsewhere("a", "node-d")  # registered again: the bytes are back
+    hb = serving(ends, a)
+    assert hb["last_error"] is None
+
+    key = streams.model_bytes_key(b["sha256"])
+    data = bytearray(client.get(key))
+    data[len(data) // 2] ^= 0xFF  # one flipped byte: still loadable ONNX, but not what was registered
+    client.set(key, bytes(data))
+    registry.activate(client, b["version"])
+    hb = ends.wait_heartbeat(lambda hb: hb["last_error"])
+    assert "corrupted" in hb["last_error"] and b["sha256"][:12] in hb["last_error"], hb["last_error"]
+    serving(ends, a)

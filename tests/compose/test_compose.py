@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from sentivis import streams
 from sentivis.client import FrameClient
 from sentivis.labels import EMOTIONS
 from sentivis.samples import astronaut_frame, pasted_frame
@@ -69,7 +70,7 @@ class Compose:
         return self("exec", "-T", "redis", "redis-cli", *args, timeout=30)
 
     def heartbeats(self, service: str) -> dict[str, dict]:
-        keys = self.redis("--scan", "--pattern", f"sentivis:heartbeat:{service}:*").split()
+        keys = self.redis("--scan", "--pattern", streams.heartbeat_key(service, "*")).split()
         beats = {}
         for key in keys:
             raw = self.redis("get", key).strip()

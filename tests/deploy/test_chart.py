@@ -293,10 +293,25 @@ def test_keda_scales_each_worker_on_its_own_group_lag(variant):
             assert trigger["type"] == "redis-sentinel-streams"
             assert meta["sentinelMaster"] == config["SENTIVIS_REDIS_MASTER_NAME"]
             assert redis_address(docs, meta["addresses"], namespace)[1] == 26379
+            assert "SENTIVIS_REDIS_URL" not in config, "the master comes from the sentinels"
         else:
             assert trigger["type"] == "redis-streams"
             assert redis_address(docs, meta["address"], namespace) == ("sentivis-redis", 6379)
             assert config["SENTIVIS_REDIS_URL"] == "redis://sentivis-redis:6379/0"
+
+
+def test_classifiers_mount_no_models_volume_and_only_the_trainer_writes_it(variant):
+    _, docs, _ = variant
+    claims = {}
+    for workload in docs.workloads():
+        for volume in workload["spec"]["template"]["spec"].get("volumes", []):
+            if "persistentVolumeClaim" in volume:
+                claims.setdefault(volume["persistentVolumeClaim"]["claimName"], []).append(workload["metadata"]["name"])
+    # registered models are loaded from their bytes in Redis: a classifier runs on any node
+    assert "sentivis-classifier" not in {w for users in claims.values() for w in users}
+    assert claims["sentivis-models"] == ["sentivis-trainer"]
+    assert docs.one("PersistentVolumeClaim", "sentivis-models")["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert docs.one("Deployment", "sentivis-trainer")["spec"]["strategy"]["type"] == "Recreate"
 
 
 def test_every_namespaced_object_lands_in_the_overlay_namespace(variant):
@@ -321,6 +336,7 @@ def test_the_sentinel_component_runs_a_master_a_replica_and_three_sentinels(tmp_
     service, port = config["SENTIVIS_REDIS_SENTINELS"].split(":")
     assert int(port) in {p["port"] for p in docs.one("Service", service)["spec"]["ports"]}
     assert config["SENTIVIS_REDIS_MASTER_NAME"] == "sentivis"
+    assert "SENTIVIS_REDIS_URL" not in config, "no URL of a single Redis: it would not follow a failover"
     # the start scripts are deploy/redis's, the files docker-stack.yml mounts
     (scripts,) = [c for c in docs.kind("ConfigMap") if c["metadata"]["name"].startswith("sentivis-redis-scripts")]
     for script in ("redis-node.sh", "sentinel.sh"):

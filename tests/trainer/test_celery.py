@@ -8,6 +8,7 @@ import pytest
 from celery import Celery
 
 from sentivis import jobs, redis_io, registry
+from sentivis.settings import Settings
 from sentivis.stack import Service
 from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
 
@@ -57,7 +58,7 @@ def test_a_training_job_trains_exports_registers_and_activates(tmp_path, redis_u
         params = jobs.validate_params({"dataset": "fer-small.csv.gz", "epochs": 3, "batch_size": 32,
                                        "widths": list(TINY_WIDTHS), "threads": 1}, datasets)
         job = jobs.create_job(client, params)
-        assert jobs.submit_training(redis_url, job["id"], params) == job["id"]
+        assert jobs.submit_training(Settings(redis_url=redis_url), job["id"], params) == job["id"]
         results = Celery(broker=redis_url, backend=redis_url)
         running, celery_states = [], set()
 
@@ -114,7 +115,7 @@ def test_a_dataset_outside_the_datasets_folder_fails_cleanly(tmp_path, redis_url
     for dataset in (str(outside), "../outside.csv"):
         params = {"dataset": dataset, "epochs": 1, "widths": list(TINY_WIDTHS)}
         job = jobs.create_job(client, params)
-        jobs.submit_training(redis_url, job["id"], params)
+        jobs.submit_training(Settings(redis_url=redis_url), job["id"], params)
         done = wait_for_job(client, job["id"], worker)
         assert done["state"] == "failed" and "outside the datasets folder" in done["error"]
         assert done["model_version"] is None and done["history"] == []
