@@ -1,12 +1,15 @@
 """`python -m benchmarks`: Sentivis under load, against its compute floor and a monolith baseline.
 
-  python -m benchmarks                 # the full run (about 13 minutes on 2 cores)
-  python -m benchmarks --quick         # about 2 minutes, for iteration
+  python -m benchmarks                 # the full run (about 15 minutes on 2 cores)
+  python -m benchmarks --quick         # about 3 minutes, for iteration
   python -m benchmarks --json out.json --docs   # also write JSON and docs/BENCHMARKS.md + plots
+  python -m benchmarks --cpu-modes pinned       # only with the load generator on a core of its own
 
 Scenarios (--scenarios, comma separated): floor, classifier, stream (one client at 15 and 30 fps),
-sweep (offered load up to past saturation), overload (2x the saturation throughput), replicas
-(2 detectors + 2 classifiers), monolith (the baseline: stream, sweep, overload).
+sweep (offered load up to saturation), overload (1.5, 2, 3 and 4x the saturation throughput),
+replicas (2 detectors + 2 classifiers), monolith (the baseline: stream, sweep, overload 2x).
+CPU modes (--cpu-modes): shared (stack and load generator on every core) and pinned (the stack on
+all cores but the last, the load generator on the last); stream, sweep and overload run in each.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 
 from benchmarks import report as rep
+from benchmarks.cpus import MODES, CpuPlan
 from benchmarks.scenarios import ALL, Plan, log, run_plan
 from sentivis.samples import sample_frames
 
@@ -79,6 +83,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     parser.add_argument("--model", help="emotion model (default: SENTIVIS_EMOTION_WEIGHTS, the shipped model)")
     parser.add_argument("--seconds", type=float, help="length of every load step (overrides the plan)")
     parser.add_argument("--stream-fps", default=None, help="the one-client rates, comma separated (default 15,30)")
+    parser.add_argument("--cpu-modes", default=",".join(MODES),
+                        help=f"comma separated, of: {', '.join(MODES)} (default: both)")
     parser.add_argument("--json", type=Path, help="write the full report as JSON here")
     parser.add_argument("--docs", action="store_true", help="write docs/BENCHMARKS.md and its PNG plots")
     parser.add_argument("--docs-dir", type=Path, default=DOCS, help=argparse.SUPPRESS)
@@ -96,6 +102,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(ALL)}")
     plan = Plan.quick(scenarios) if args.quick else Plan.full(scenarios)
+    plan.cpu_modes = tuple(m.strip() for m in args.cpu_modes.split(",") if m.strip())
+    for mode in plan.cpu_modes:
+        try:
+            CpuPlan.for_mode(mode)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.seconds:
         plan.stream_s = plan.step_s = plan.overload_s = args.seconds
     if args.stream_fps:

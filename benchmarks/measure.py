@@ -156,7 +156,7 @@ def summarise(result: LoadResult) -> dict[str, Any]:
     return {
         "clients": result.clients, "fps_per_client": result.fps_per_client,
         "offered_fps": round(result.clients * result.fps_per_client, 2), "duration_s": result.duration,
-        "sent": len(counted), "answered": len(inferences),
+        "sent": len(counted), "sent_fps": round(len(counted) / window, 2), "answered": len(inferences),
         "throughput_fps": round(completed_in_window / window, 2),
         "faces_per_frame": round(float(np.mean([r.faces for r in inferences])), 3) if inferences else None,
         "rtt_ms": percentiles([r.rtt_ms for r in inferences]),

@@ -1,8 +1,10 @@
 """The benchmark harness, run for a few seconds at a low rate: it starts its own stack, drives
-it with real frames and writes a well-formed JSON report. Figures are printed, never asserted."""
+it with real frames and writes a well-formed JSON report, in both CPU modes (shared, and pinned:
+the stack and the load generator on different cores). Figures are printed, never asserted."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -26,7 +28,20 @@ def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
     report = json.loads(out.read_text())
 
     assert report["machine"]["cores"] >= 1 and report["machine"]["load_avg_start"]
-    [step] = report["scenarios"]
+    shared, pinned = report["scenarios"]
+    assert (shared["mode"], pinned["mode"]) == ("shared", "pinned")
+    cores = sorted(os.sched_getaffinity(0))
+    assert report["modes"]["shared"]["stack_cpus"] == report["modes"]["shared"]["load_cpus"] == cores
+    # Pinned: the load generator on the last core, the stack on the others, apart.
+    assert report["modes"]["pinned"]["load_cpus"] == cores[-1:] and report["modes"]["pinned"]["stack_cpus"] == cores[:-1]
+    for step in (shared, pinned):
+        check_step(step)
+    assert report["targets"] == []  # targets are judged only on the scenarios that ran
+    # The table went to the terminal too.
+    assert "stream-4fps" in stdout and "pinned" in stdout
+
+
+def check_step(step: dict) -> None:
     assert step["stack"] == "sentivis-d1-c1" and step["label"] == "stream-4fps"
     assert step["clients"] == 1 and step["offered_fps"] == 4
     # 3 s at 4 fps, less the warm-up second: every frame sent is accounted for.
@@ -38,6 +53,3 @@ def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
     assert {"detect_ms", "decode_ms", "queue_ms"} <= set(step["stages_ms"])
     assert step["streams"]["samples"] > 0 and step["streams"]["frames_backlog_max"] >= 0
     assert set(step["cpu"]["cpu_ms_per_frame"]) >= {"gateway", "detector-1", "classifier-1", "redis"}
-    assert report["targets"] == []  # targets are judged only on the scenarios that ran
-    # The table went to the terminal too.
-    assert "stream-4fps" in stdout
