@@ -19,6 +19,7 @@ from typing import Any, Callable
 import redis
 
 from gateway import prometheus
+from gateway.admission import Admission, Backlog
 from gateway.connections import Connection, Connections
 from gateway.frame_checks import ValidFrame
 from sentivis import redis_io, streams
@@ -83,6 +84,8 @@ class ResultBroker:
         self._last_id = b"0-0"  # the stream is this process's own, so everything in it is for us
         self._one_shots: dict[str, OneShot] = {}  # sid -> waiting HTTP request
         self._one_shots_lock = threading.Lock()
+        self.admission = Admission(settings.admission_wait_ms, settings.admission_min_frames)
+        prometheus.watch_admission(self.admission)
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -121,6 +124,10 @@ class ResultBroker:
                 conn.dropped_frames += 1
                 prometheus.frames_dropped.labels("in_flight_cap").inc()
                 return Submitted(False, frame_error(frame.frame_id, "too_many_in_flight"))
+            if not self.admission.admit(conn.sid):  # refused before it costs Redis or a worker anything
+                conn.dropped_frames += 1
+                prometheus.frames_dropped.labels("overloaded").inc()
+                return Submitted(False, frame_error(frame.frame_id, "overloaded"))
             conn.in_flight[frame.frame_id] = received_at
         message = FrameMessage(gateway=self.gateway_id, sid=conn.sid, frame_id=frame.frame_id,
                                received_at=received_at, width=frame.width, height=frame.height)
@@ -131,8 +138,8 @@ class ResultBroker:
             log.warning("cannot queue frame: %s", exc)
             with conn.lock:
                 conn.in_flight.pop(frame.frame_id, None)
+            self.admission.done()
             return Submitted(False, frame_error(frame.frame_id, "unavailable"))
-        prometheus.frames_in_flight.inc()
         return Submitted(True)
 
     def analyze_once(self, jpeg: bytes, width: int, height: int, timeout_s: float) -> FrameMessage | None:
@@ -194,7 +201,7 @@ class ResultBroker:
         with conn.lock:
             if conn.in_flight.pop(message.frame_id, None) is None:
                 return  # already given up (timeout); the client has its frame_error
-            prometheus.frames_in_flight.dec()
+            self.admission.done(answered=True)
             if message.error:
                 if message.error == "expired":
                     conn.dropped_frames += 1
@@ -232,6 +239,8 @@ class ResultBroker:
                     self._keep_result_stream()
                 except redis.RedisError:
                     pass  # the reader logs the outage and backs off
+            if self.admission.enabled:
+                self.admission.observe(self._streams_backlog())
             for conn in self.connections.all():
                 with conn.lock:
                     late = [fid for fid, t in conn.in_flight.items() if now - t > timeout_s]
@@ -239,13 +248,34 @@ class ResultBroker:
                         del conn.in_flight[fid]
                         conn.dropped_frames += 1
                 if late:
-                    prometheus.frames_in_flight.dec(len(late))
+                    self.admission.done(len(late))
                     prometheus.frames_dropped.labels("timeout").inc(len(late))
                 for fid in late:
                     self.emit("frame_error", frame_error(fid, "timeout"), conn.sid)
 
+    def _streams_backlog(self) -> Backlog | None:
+        """Every gateway's frames waiting or in work in the work streams, and how many the detectors
+        have read (one pipelined round trip, every 100 ms); None when Redis cannot be asked."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xinfo_groups(streams.FRAMES)
+        pipe.xinfo_groups(streams.FACES)
+        try:
+            replies = pipe.execute(raise_on_error=False)  # a stream no worker has created yet is an error
+        except redis.RedisError:
+            return None
+
+        def group(reply: Any, name: str) -> dict[str, Any]:
+            if isinstance(reply, Exception):
+                return {}
+            return next((g for g in reply if g.get("name") in (name, name.encode())), {})
+
+        detectors, classifiers = group(replies[0], streams.DETECTOR_GROUP), group(replies[1], streams.CLASSIFIER_GROUP)
+        waiting = sum((g.get("lag") or 0) + (g.get("pending") or 0) for g in (detectors, classifiers))
+        return Backlog(waiting, detectors.get("entries-read"))
+
     def forget(self, conn: Connection) -> None:
         """On disconnect: its frames in flight no longer count."""
         with conn.lock:
-            prometheus.frames_in_flight.dec(len(conn.in_flight))
+            self.admission.done(len(conn.in_flight))
             conn.in_flight.clear()
+        self.admission.forget(conn.sid)

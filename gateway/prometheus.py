@@ -1,5 +1,12 @@
 """The gateway's Prometheus counters, gauges and histograms, served at GET /metrics."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from gateway.admission import Admission
 
 REGISTRY = CollectorRegistry()
 LATENCY_BUCKETS = (0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5)
@@ -19,3 +26,20 @@ connections = Gauge("sentivis_connections", "Open Socket.IO connections", regist
 connections_refused = Counter("sentivis_connections_refused_total", "Socket.IO connections refused at connect",
                               ["reason"], registry=REGISTRY)
 frames_in_flight = Gauge("sentivis_frames_in_flight", "Frames between receive and emit", registry=REGISTRY)
+admission_backlog = Gauge("sentivis_admission_backlog_frames",
+                          "Frames in flight, this gateway's and the other gateways' in the work streams",
+                          registry=REGISTRY)
+admission_budget = Gauge("sentivis_admission_budget_frames",
+                         "Backlog above which frames are refused (overloaded) unless it is their connection's turn",
+                         registry=REGISTRY)
+workers_rate = Gauge("sentivis_workers_rate_fps", "Frames per second the workers serve, as measured for admission",
+                     registry=REGISTRY)
+
+
+def watch_admission(admission: Admission) -> None:
+    """The gauges read the admission's state when /metrics is scraped (refused frames are counted in
+    sentivis_frames_rejected_total{code="overloaded"})."""
+    frames_in_flight.set_function(lambda: admission.in_flight)
+    admission_backlog.set_function(admission.backlog)
+    admission_budget.set_function(lambda: admission.budget)
+    workers_rate.set_function(lambda: admission.rate)

@@ -40,6 +40,7 @@ ERROR_CODES = {
     "image_too_large": "the image has more pixels than the limit",
     "duplicate_frame_id": "a frame with this frame_id is already in flight",
     "too_many_in_flight": "too many frames in flight for this connection; frame dropped",
+    "overloaded": "the server is overloaded and cannot serve this frame in time; frame dropped, send fewer",
     "rate_limited": "the connection sends more frames per second than the limit; frame dropped",
     "decode_failed": "the JPEG could not be decoded",
     "expired": "the frame waited too long in the queue and was dropped",

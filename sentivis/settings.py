@@ -33,6 +33,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # empty: same origin only
     max_in_flight: int = 2  # frames per connection between receive and emit
     frame_timeout_ms: int = 3000  # a frame in flight longer than this is given up, with a frame_error
+    # Admission (gateway/admission.py): a frame that would wait longer than this behind the frames in
+    # flight, at the workers' measured rate, is refused ("overloaded") before it is queued; 0: off
+    admission_wait_ms: int = 100
+    admission_min_frames: int = 8  # a backlog (frames in flight, every gateway's) always admitted
     max_frame_bytes: int = 1_000_000
     # Socket.IO transport limit per message. Frames between max_frame_bytes and this get a
     # frame_error; beyond it the transport itself closes the connection (memory safety).
