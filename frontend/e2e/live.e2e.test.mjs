@@ -25,6 +25,15 @@ let faceFractions; // the face in the fake camera's frame: [x0, y0, x1, y1] as f
 let datasets; // the stack's datasets folder, with one data set in it
 const TOKEN = randomBytes(16).toString("hex"); // the stack runs with authentication on, as deployed
 const MAX_FPS = 20; // the stack's rate limit: the page must not offer more
+// A person hidden this long comes back with their id: longer than the leaving clip's 3 s away, so the
+// test sees them listed as recently seen (after the page's 1 s grace) and back.
+const MAX_ABSENCE_S = 5;
+const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+];
+const TIMELINE_COLUMNS = ["time_s", "frame_id", "face_id", "x", "y", "width", "height", "score", ...EMOTIONS, "label", "confidence"];
 const DATASET = "e2e-fer2013.csv.gz";
 // The shipped model the stack's classifier serves, as the page must name it: its stem and sha256.
 const SHIPPED = path.join(repo, "classifier/models/emotion-net.onnx");
@@ -50,7 +59,7 @@ function startStack(port) {
       cwd: repo,
       env: { ...process.env, SENTIVIS_GATEWAY_PORT: String(port), SENTIVIS_GATEWAY_HOST: "127.0.0.1",
              SENTIVIS_AUTH_TOKEN: TOKEN, SENTIVIS_DATASETS_DIR: datasets, SENTIVIS_MAX_FRAMES_PER_SECOND: String(MAX_FPS),
-             PYTHONUNBUFFERED: "1" },
+             SENTIVIS_TRACK_MAX_ABSENCE_S: String(MAX_ABSENCE_S), PYTHONUNBUFFERED: "1" },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -105,12 +114,7 @@ before(async () => {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1440, height: 1000 },
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-video-capture=${video}`,
-    ],
+    args: [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${video}`],
   });
   browser = context;
   page = context.pages()[0] ?? (await context.newPage());
@@ -182,6 +186,13 @@ async function pictureRect() {
   });
 }
 
+/** Clicks a download button of `on` and returns the file the page saved: its name and text. */
+async function downloaded(on, name) {
+  const [download] = await Promise.all([on.waitForEvent("download", { timeout: 30_000 }),
+                                        on.getByRole("button", { name }).click()]);
+  return { name: download.suggestedFilename(), text: readFileSync(await download.path(), "utf8") };
+}
+
 function centreFraction(face, picture) {
   const [x, y, w, h] = face.box;
   return [(x + w / 2 - picture.x) / picture.width, (y + h / 2 - picture.y) / picture.height];
@@ -251,7 +262,7 @@ liveTest("the live page boxes the face where it is, mirrored, with live status",
   await page.waitForFunction(() => document.querySelector("[data-testid=overlay-face]")?.dataset.label, null, { timeout: 30_000 });
   const [labelled] = await overlayFaces();
   assert.ok(EMOTIONS.includes(labelled.label), `unknown label ${labelled.label}`);
-  const card = page.locator("[data-testid=face-card]").first();
+  const card = page.locator("[data-testid=person-card]").first();
   assert.equal(await card.locator("[data-testid=probability]").count(), 7);
   assert.match(await card.locator("[data-testid=face-label]").textContent(), new RegExp(`^(${EMOTIONS.join("|")}) · \\d+%$`));
 
@@ -275,6 +286,50 @@ liveTest("the live page boxes the face where it is, mirrored, with live status",
   const span = Number(await card.getAttribute("data-span-seconds"));
   const samples = Number(await card.getAttribute("data-samples"));
   assert.ok(span >= 3 && samples >= 10, `the face's timeline holds ${samples} samples over ${span} s`);
+
+  // The person's session so far: time in view, the dominant emotion, each emotion's share of the time.
+  const personId = Number(await card.getAttribute("data-person-id"));
+  const summary = card.locator("[data-testid=person-summary]");
+  const inView = Number(await summary.getAttribute("data-in-view-seconds"));
+  assert.ok(inView >= 3, `in view for ${inView} s`);
+  const dominant = await summary.getAttribute("data-dominant");
+  assert.ok(EMOTIONS.includes(dominant), `dominant emotion ${dominant}`);
+  const shares = await card.locator("[data-testid=emotion-share]").evaluateAll((items) =>
+    items.map((li) => [li.dataset.label, Number(li.dataset.share)]));
+  assert.ok(Math.abs(shares.reduce((sum, [, v]) => sum + v, 0) - 1) < 0.03, `shares ${JSON.stringify(shares)}`); // < 0.5 % unlisted
+  assert.equal(shares.reduce((best, s) => (s[1] > best[1] ? s : best))[0], dominant);
+  assert.equal(await page.locator("[data-testid=person-card]").count(), 1, "one face, one person");
+
+  // The session's timeline, downloaded from the page: one row per answered frame, all of this one person.
+  const csv = await downloaded(page, "Download CSV");
+  assert.match(csv.name, /^sentivis-session-[\dT-]+\.csv$/);
+  const [header, ...rows] = csv.text.trim().split("\n").map((line) => line.split(","));
+  assert.deepEqual(header, TIMELINE_COLUMNS);
+  assert.ok(rows.length >= samples, `${rows.length} CSV rows, ${samples} samples in the chart`);
+  const column = (name) => header.indexOf(name);
+  let last = -1;
+  for (const row of rows) {
+    assert.equal(Number(row[column("face_id")]), personId, `a row of someone else: ${row}`);
+    assert.ok(Number(row[column("time_s")]) >= last, "rows in time order");
+    last = Number(row[column("time_s")]);
+    assert.ok(EMOTIONS.includes(row[column("label")]), `label ${row[column("label")]}`);
+    const total = EMOTIONS.reduce((sum, e) => sum + Number(row[column(e)]), 0);
+    assert.ok(Math.abs(total - 1) < 0.01, `probabilities sum to ${total}`);
+  }
+  // The boxes are in the sent frame's pixels (320x240, never mirrored), on the face.
+  const [x, , w] = ["x", "y", "width"].map((c) => Number(rows[rows.length - 1][column(c)]));
+  assert.ok(Math.abs((x + w / 2) / 320 - (x0 + x1) / 2) < 0.08, `CSV box centre x ${x + w / 2}`);
+  const json = await downloaded(page, "Download JSON");
+  assert.match(json.name, /^sentivis-session-[\dT-]+\.json$/);
+  const doc = JSON.parse(json.text);
+  assert.ok(doc.rows.length >= rows.length && doc.dropped_rows === 0);
+  assert.deepEqual(Object.keys(doc.rows[0]), ["time_s", "frame_id", "face_id", "box", "score", "label", "confidence",
+                                              "probabilities"]);
+  const [person] = doc.people;
+  assert.equal(doc.people.length, 1);
+  assert.equal(person.face_id, personId);
+  assert.ok(person.in_view_s >= inView - 0.5 && EMOTIONS.includes(person.dominant), JSON.stringify(person));
+  assert.ok(Math.abs(Object.values(person.shares).reduce((a, b) => a + b, 0) - 1) < 1e-6);
   await page.screenshot({ path: path.join(artifacts, "e2e-live.png"), fullPage: true });
 });
 
@@ -438,4 +493,42 @@ liveTest("a training job's progress, curves and metrics show, and a version can 
   await page.getByRole("tab", { name: "Live camera" }).click();
   await page.waitForFunction((v) => document.querySelector("[data-testid=model-version]")?.textContent === v,
     SHIPPED_VERSION, { timeout: 30_000 });
+});
+
+liveTest("a person who leaves the view is listed as recently seen, and comes back with their id", 240_000, async () => {
+  // A second browser whose camera shows the face 4 s, then covers it 3 s, in a loop. The first page's
+  // camera stops: the two cores are this one's.
+  await page.getByRole("tab", { name: "Live camera" }).click();
+  await page.getByRole("button", { name: "Stop camera" }).click();
+  const clip = path.join(tmp, "leaving.y4m");
+  const made = spawnSync(PYTHON, [path.join(here, "make_y4m.py"), clip, "--leaving", "4", "3"], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(made.status, 0, `make_y4m.py failed: ${made.stderr}`);
+  const context = await chromium.launchPersistentContext(path.join(tmp, "profile-leaving"), {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1440, height: 1000 },
+    args: [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${clip}`],
+  });
+  const other = context.pages()[0] ?? (await context.newPage());
+  try {
+    await other.addInitScript((token) => localStorage.setItem("sentivis.token", token), TOKEN);
+    await other.goto(url, { waitUntil: "domcontentloaded", timeout: 90_000 });
+    await other.waitForSelector("[data-testid=status-connection][data-state=connected]", { timeout: 45_000 });
+    await other.getByRole("button", { name: "Start camera" }).first().click();
+    const id = await (await other.waitForSelector("[data-testid=person-card]", { timeout: 120_000 })).getAttribute("data-person-id");
+    const card = `[data-testid=person-card][data-person-id="${id}"]`;
+    const listed = `[data-testid=recent-person][data-person-id="${id}"]`;
+    // Covered: no card, a line in "recently seen" with the person's summary.
+    await other.waitForSelector(listed, { timeout: 30_000 });
+    assert.equal(await other.locator(card).count(), 0);
+    assert.match(await other.locator(listed).textContent(), new RegExp(`^#${id}( · mostly (${EMOTIONS.join("|")}))? · \\d+ s in view · left \\d+ s ago$`));
+    await other.screenshot({ path: path.join(artifacts, "e2e-recently-seen.png"), fullPage: true });
+    // Back within SENTIVIS_TRACK_MAX_ABSENCE_S: the gateway's tracker knows them, the page shows them in view again.
+    await other.waitForSelector(card, { timeout: 30_000 });
+    await other.waitForSelector(listed, { state: "detached", timeout: 10_000 });
+    assert.deepEqual(await other.$$eval("[data-testid=person-card]", (cards) => cards.map((c) => c.dataset.personId)), [id]);
+  } catch (error) {
+    await other.screenshot({ path: path.join(artifacts, "e2e-failure-recently-seen.png"), fullPage: true }).catch(() => undefined);
+    throw error;
+  } finally {
+    await context.close();
+  }
 });

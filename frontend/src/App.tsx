@@ -1,7 +1,7 @@
 import { useRef, useState } from "react";
 import { AnalyzePanel } from "./components/AnalyzePanel";
-import { FaceCard } from "./components/FaceCard";
 import { LiveStage } from "./components/LiveStage";
+import { PeoplePanel } from "./components/PeoplePanel";
 import { StatusCards } from "./components/StatusCards";
 import { TokenPrompt } from "./components/TokenPrompt";
 import { TrainingPanel } from "./components/TrainingPanel";
@@ -34,12 +34,10 @@ export function App() {
 
   const inference = live.result?.inference;
   const fresh = live.result && Date.now() - live.result.receivedAt < 5_000;
-  const emotionModel = (fresh ? inference?.models?.emotion : undefined) ?? readiness?.models?.emotion ?? inference?.models?.emotion ?? null;
+  // Only an answer with faces went through a classifier: one without says nothing of the emotion model.
+  const emotionModel = (fresh && inference?.faces.length ? inference.models?.emotion : undefined)
+    ?? readiness?.models?.emotion ?? inference?.models?.emotion ?? null;
   const detectorModel = inference?.models?.detector ?? null;
-  const now = live.result?.receivedAt ?? Date.now();
-  const facesNow = new Map((fresh && camera.state === "streaming" ? inference?.faces ?? [] : []).map((f) => [f.id, f]));
-  // Faces in view first, then those that left within the last minute; a long session keeps only a few.
-  const faceIds = [...new Set([...facesNow.keys(), ...live.timeline.faceIds().reverse()])].slice(0, 6);
 
   const onTabKey = (event: React.KeyboardEvent, index: number) => {
     const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
@@ -125,15 +123,9 @@ export function App() {
               <StatusCards emotionModel={emotionModel} detectorModel={detectorModel} readiness={readiness}
                            stats={live.stats} connection={live.connection} />
             </div>
-            <aside className="faces" aria-label="Faces" data-testid="faces" data-count={facesNow.size}>
-              <h2>Faces <span className="count">{facesNow.size} in view</span></h2>
-              {faceIds.length === 0 && (
-                <p className="hint card">{camera.state === "streaming" ? "Looking for faces…" : "No faces yet. Start the camera."}</p>
-              )}
-              {faceIds.map((id) => (
-                <FaceCard key={id} faceId={id} face={facesNow.get(id) ?? null} timeline={live.timeline} now={now} />
-              ))}
-            </aside>
+            <PeoplePanel inView={live.people.inView} recent={live.people.recent} timeline={live.people.timeline}
+                         now={live.people.now} streaming={camera.state === "streaming"} rows={live.people.rows}
+                         onDownload={live.people.download} />
           </div>
         </section>
         <section id="panel-analyze" role="tabpanel" aria-labelledby="tab-analyze" hidden={tab !== "analyze"}>

@@ -3,11 +3,11 @@ import { centreCrop, type Rect, type Size } from "../lib/boxMapping";
 import { FPS_CHOICES, FRAME_HEIGHT, FRAME_WIDTH } from "../lib/config";
 import { InFlight } from "../lib/inFlight";
 import { cappedFps, slotTimeoutMs } from "../lib/limits";
-import { Timeline } from "../lib/timeline";
 import type { FrameError, Inference } from "../lib/types";
 import { useFrameCapture, type SentFrame } from "./useFrameCapture";
 import { useGatewaySocket } from "./useGatewaySocket";
 import { useLiveStats } from "./useLiveStats";
+import { usePeople } from "./usePeople";
 
 /** The last answer and what is needed to draw it over the video it came from. */
 export interface LiveResult {
@@ -20,12 +20,13 @@ export interface LiveResult {
 /**
  * A live session: the gateway connection, the capture loop that feeds it within the gateway's
  * limits (in flight, timeout, frame rate: `fps` is capped at its rate limit), and what the page
- * shows of the answers (the last result, per-face timelines, stats).
+ * shows of the answers (the last result, the people in it and over the session, stats).
  */
 export function useLiveSession(video: React.RefObject<HTMLVideoElement | null>, streaming: boolean, fps: number) {
   const { socket, connection, limits, reconnect } = useGatewaySocket();
   const { book, stats, refresh } = useLiveStats(streaming);
-  const [timeline] = useState(() => new Timeline(60_000));
+  const people = usePeople(socket);
+  const { record } = people;
   const [result, setResult] = useState<LiveResult | null>(null);
   const [lastError, setLastError] = useState<FrameError | null>(null);
   // Announced again on every (re)connect: a fresh book of frames in flight each time.
@@ -39,11 +40,11 @@ export function useLiveSession(video: React.RefObject<HTMLVideoElement | null>, 
 
   useEffect(() => {
     if (!socket || !inFlight) return;
-    const onInference = (inference: Inference) => {
+    const onInference = (answer: Inference) => {
       const now = Date.now();
+      const inference = record(answer, now); // with the session's person ids, from here on
       const sent = inFlight.settle(inference.frame_id, now);
       book.answered(inference, sent?.rtt ?? null, now);
-      timeline.add(inference.faces ?? [], now);
       const v = video.current;
       const videoSize = sent?.info.video ?? { width: v?.videoWidth || FRAME_WIDTH, height: v?.videoHeight || FRAME_HEIGHT };
       setResult({ inference, receivedAt: now, video: videoSize,
@@ -63,10 +64,10 @@ export function useLiveSession(video: React.RefObject<HTMLVideoElement | null>, 
       socket.off("frame_error", onFrameError);
       socket.off("disconnect", onDisconnect);
     };
-  }, [socket, inFlight, book, timeline, video, refresh, refused]);
+  }, [socket, inFlight, book, record, video, refresh, refused]);
 
   const sendFps = cappedFps(fps, FPS_CHOICES, limits);
   useFrameCapture({ video, socket, streaming, fps: sendFps, limits, inFlight, stats: book, onRefused: refused });
 
-  return { connection, limits, fps: sendFps, result, lastError, stats, timeline, reconnect };
+  return { connection, limits, fps: sendFps, result, lastError, stats, people, reconnect };
 }

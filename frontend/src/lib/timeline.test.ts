@@ -48,7 +48,6 @@ describe("Timeline", () => {
     const { seconds, values } = tl.series(3, 1_500);
     expect(seconds).toEqual([-1]);
     expect(values.happy).toEqual([null]);
-    expect(tl.dominant(3)).toBeNull();
   });
 
   it("gives chart columns in seconds before now, one per emotion", () => {
@@ -67,14 +66,6 @@ describe("Timeline", () => {
     tl.add([face(1, "happy")], 5_000);
     tl.add([face(1, "sad")], 4_000);
     expect(tl.history(1).map((s) => s.label)).toEqual(["happy"]);
-  });
-
-  it("names the most frequent label in the window", () => {
-    const tl = new Timeline();
-    tl.add([face(1, "sad")], 0);
-    tl.add([face(1, "happy")], 1);
-    tl.add([face(1, "happy")], 2);
-    expect(tl.dominant(1)).toBe("happy");
   });
 });
 

@@ -64,13 +64,4 @@ export class Timeline {
     ) as Record<Emotion, (number | null)[]>;
     return { seconds, values };
   }
-
-  /** The label the face showed for the largest share of its samples in the window. */
-  dominant(faceId: number): Emotion | null {
-    const counts = new Map<Emotion, number>();
-    for (const s of this.history(faceId)) if (s.label) counts.set(s.label, (counts.get(s.label) ?? 0) + 1);
-    let best: Emotion | null = null;
-    for (const [label, n] of counts) if (best === null || n > (counts.get(best) ?? 0)) best = label;
-    return best;
-  }
 }
