@@ -7,7 +7,8 @@
 Each tracker sees the same recordings (benchmarks/sequences.py) and is scored with motmetrics
 (ID switches, IDF1, MOTA against the scripted ground truth), plus two numbers of the emotion
 shown: label changes per minute on faces whose expression does not change (flicker), and frames
-from a real change of expression until the label shown is the new one and holds for 1 s.
+from a real change of expression until the label shown is the new one and holds for 1 s. Last,
+what tracking costs as the gateway runs it (integration_cost): message bytes, decode, the call.
 """
 from __future__ import annotations
 
@@ -486,8 +487,14 @@ def main(argv: list[str] | None = None) -> int:
         "appearance": appearance_study(recordings),
     }
     results["smoothing_model_alone"] = next(iter(results["trackers"].values()))["follow_frames"]["model_alone_median"]
+    results["integration"] = integration_cost(recordings)
     table = markdown(results)
     print(table)
+    cost = results["integration"]
+    print(f"\nAs integrated (docs/TRACKING.md, Callers): {cost['bytes_per_face']['bytes'] - cost['bytes_per_face']['none']:.0f} "
+          f"bytes more per face in a result message, decoded in {cost['decode_us_per_face']['bytes']} µs; "
+          f"the gateway's tracker call {cost['track_us_per_face']} µs per face, "
+          f"{cost['track_us_per_empty_frame']} µs per frame without faces.")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     if args.docs:

@@ -30,6 +30,7 @@ class Connections:
     def __init__(self, settings: Settings):
         self._settings = settings
         self.tracker_config = TrackerConfig.from_settings(settings)
+        self.new_tracker()  # imports norfair (and scipy: over a second) now, not in the first connect
         self._by_sid: dict[str, Connection] = {}
         self._lock = threading.Lock()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from benchmarks.sequences import FPS, Recording
-from benchmarks.tracking import Chosen, Greedy, flicker_changes, follow_delay, matches, run, shared_ids
+from benchmarks.tracking import (Chosen, Greedy, flicker_changes, follow_delay, integration_cost, matches, run,
+                                 shared_ids)
 
 FOLLOW_WITHIN = 5  # frames (1/3 s at 15 fps) to show a real change of expression
 
@@ -93,3 +94,11 @@ def test_a_real_change_of_expression_is_followed(recordings):
     assert delay is not None and delay <= FOLLOW_WITHIN
     shown_before = [per_frame[i][actor]["emotion"]["label"] for i in range(at - 15, at) if actor in per_frame[i]]
     assert shown_before and all(s == before for s in shown_before)  # and the old label was shown until then
+
+
+def test_the_appearance_adds_128_bytes_and_a_few_to_a_face_of_a_result_message(recordings):
+    cost = integration_cost([recordings["crossing-partial"]])
+    added = cost["bytes_per_face"]["bytes"] - cost["bytes_per_face"]["none"]
+    assert 128 <= added <= 128 + 16  # the float16 bytes, their key and msgpack's header
+    assert cost["bytes_per_face"]["list"] - cost["bytes_per_face"]["none"] > 4 * added  # floats: 9 bytes each
+    assert cost["faces"] > cost["frames"] > 0 and cost["track_us_per_face"] > 0
