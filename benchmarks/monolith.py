@@ -17,6 +17,7 @@ from flask import Flask, jsonify
 from flask_socketio import SocketIO, emit
 
 from sentivis.faces import DecodeError
+from sentivis.protocol import SOCKETIO_SERIALIZER
 from sentivis.pipeline import FramePipeline
 from sentivis.settings import get_settings
 
@@ -32,7 +33,7 @@ def pipeline() -> FramePipeline:
 def create_app() -> tuple[Flask, SocketIO]:
     settings = get_settings()
     app = Flask(__name__)
-    socketio = SocketIO(app, async_mode="threading", async_handlers=False,
+    socketio = SocketIO(app, async_mode="threading", async_handlers=False, serializer=SOCKETIO_SERIALIZER,
                         max_http_buffer_size=settings.max_message_bytes)
 
     @app.get("/healthz")

@@ -13,6 +13,7 @@ from gateway.broker import ResultBroker
 from gateway.connections import Connections
 from gateway.health import health
 from gateway.sockets import BrowserNamespace
+from sentivis.protocol import SOCKETIO_SERIALIZER
 from sentivis.settings import Settings
 
 PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sentivis</title></head>
@@ -48,7 +49,8 @@ def create_socketio(app: Flask, settings: Settings) -> SocketIO:
         CORS(app, resources={r"/api/*": {"origins": origins}})
     # async_handlers=False: one connection's events are handled in order, on its own thread.
     return SocketIO(app, async_mode="threading", cors_allowed_origins=origins or None, async_handlers=False,
-                    max_http_buffer_size=settings.max_message_bytes, ping_interval=10, ping_timeout=10)
+                    serializer=SOCKETIO_SERIALIZER, max_http_buffer_size=settings.max_message_bytes,
+                    ping_interval=10, ping_timeout=10)
 
 
 def register_frontend(app: Flask, dist: Path) -> None:

@@ -17,6 +17,8 @@ from typing import Any, Callable, Sequence
 
 import socketio
 
+from sentivis.protocol import SOCKETIO_SERIALIZER
+
 
 @dataclass
 class FrameRecord:
@@ -44,7 +46,8 @@ class FrameClient:
     def __init__(self, url: str, token: str | None = None, reconnection: bool = False, connect: bool = True,
                  timeout: float = 10.0, **connect_kwargs: Any):
         self.url, self.token = url, token
-        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0)
+        self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0,
+                                   serializer=SOCKETIO_SERIALIZER)
         self.events: list[tuple[str, dict]] = []  # every event received, in order
         self.records: dict[int, FrameRecord] = {}  # every frame sent with an int frame_id
         self.late_events = 0  # answers to frames this client never sent, or sent and answered already

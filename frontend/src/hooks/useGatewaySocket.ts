@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { io, type Socket } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import { SOCKET_PATH, gatewayUrl } from "../lib/config";
 import type { GatewayLimits } from "../lib/limits";
 import { TOKEN_CHANGED, currentToken } from "../lib/token";
@@ -15,7 +16,9 @@ export interface Connection {
 /**
  * The page's one Socket.IO connection to the gateway: its state in words the page can show, and
  * the limits the gateway announces on every (re)connect. socket.io-client reconnects on its own;
- * a new access token reconnects at once.
+ * a new access token reconnects at once. WebSocket only (no long-polling: a deployment with
+ * several gateways routes only WebSockets), and packets in MessagePack, as the gateway speaks:
+ * a frame is one binary message, not a JSON header and an attachment.
  */
 export function useGatewaySocket() {
   const [socket, setSocket] = useState<Socket | null>(null);
@@ -25,7 +28,7 @@ export function useGatewaySocket() {
   useEffect(() => {
     // auth as a function: every (re)connect sends the token as it is now.
     const s = io(gatewayUrl(), {
-      path: SOCKET_PATH, reconnectionDelayMax: 5_000,
+      path: SOCKET_PATH, transports: ["websocket"], parser: msgpackParser, reconnectionDelayMax: 5_000,
       auth: (cb) => cb(currentToken() ? { token: currentToken() } : {}),
     });
     s.on("limits", (announced: GatewayLimits) => setLimits(announced));
