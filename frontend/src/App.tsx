@@ -109,6 +109,12 @@ export function App() {
                       </option>))}
                   </select>
                 </label>
+                {live.rate.reason && (
+                  <span className="hint adaptive-rate" role="status" data-testid="adaptive-rate">
+                    Sending {live.rate.fps} fps: {live.rate.reason === "overloaded" ? "the server is busy" : "answers are slow"};
+                    back to {live.rate.ceiling} fps as it recovers
+                  </span>
+                )}
                 <label className="check">
                   <input type="checkbox" checked={mirrored} onChange={(e) => setMirrored(e.target.checked)} /> Mirror view
                 </label>
