@@ -1,9 +1,10 @@
 """The detector: frames from `{sentivis}:frames` -> faces to `{sentivis}:faces` (or a result).
 
 A stream worker (sentivis/worker.py) in the "detectors" group. Each frame is decoded, searched
-for faces and cropped with the frame pipeline's functions (sentivis/faces.py), then written on
-with its XACK in one MULTI/EXEC: faces go to the classifiers, a frame without faces (or one
-that failed) goes straight back to its gateway.
+for faces and cropped with the frame pipeline's functions (sentivis/faces.py); the outcomes of
+one read are written on with their XACK in one MULTI/EXEC (one round trip per read, not per
+frame): faces go to the classifiers, a frame without faces (or one that failed) goes straight
+back to its gateway.
 """
 from __future__ import annotations
 
@@ -70,21 +71,22 @@ class DetectorService(StreamWorker):
 
     # --- one batch ------------------------------------------------------------------------
     def handle(self, client: redis.Redis, entries: list[Entry]) -> None:
-        """Handle every entry of one read, on the thread pool when there is more than one."""
+        """Handle every entry of one read (on the thread pool when there is more than one), then
+        write every outcome and acknowledge every entry in one transaction; raises only for Redis
+        errors (then nothing of the batch is written and every entry stays pending)."""
         newest = newest_per_connection(entries)
         if self._pool is None or len(entries) < 2:
-            for entry_id, fields in entries:
-                self.handle_entry(client, entry_id, fields, superseded=entry_id not in newest)
-            return
-        futures = [self._pool.submit(self.handle_entry, client, entry_id, fields, entry_id not in newest)
-                   for entry_id, fields in entries]
-        wait(futures)  # all done before a Redis error drops the shared client
-        for future in futures:
-            future.result()  # re-raises a Redis error: the worker reconnects; unacked frames stay pending
+            outcomes = [self.outcome(entry_id, fields, entry_id not in newest) for entry_id, fields in entries]
+        else:
+            futures = [self._pool.submit(self.outcome, entry_id, fields, entry_id not in newest)
+                       for entry_id, fields in entries]
+            outcomes = [future.result() for future in futures]
+        self._publish(client, outcomes)
 
-    def handle_entry(self, client: redis.Redis, entry_id: bytes, fields: dict[bytes, bytes],
-                     superseded: bool = False) -> None:
-        """Process one stream entry and acknowledge it; raises only for Redis errors.
+    def outcome(self, entry_id: bytes, fields: dict[bytes, bytes],
+                superseded: bool = False) -> tuple[bytes, protocol.FrameMessage | None, bytes]:
+        """One stream entry processed: (entry id, message to send on or None for a malformed entry,
+        crops). Never raises: a frame that fails is answered internal_error.
 
         `superseded`: a newer frame of the same connection is waiting behind this one."""
         try:
@@ -92,18 +94,14 @@ class DetectorService(StreamWorker):
         except ValueError as exc:
             log.warning("entry %s is malformed, skipped: %s", entry_id.decode(), exc)
             self._count("failed")
-            client.xack(self.stream, self.group, entry_id)
-            return
+            return entry_id, None, b""
         try:
-            data_out = self.process(message, data, superseded)
-        except redis.RedisError:
-            raise
+            return entry_id, message, self.process(message, data, superseded)
         except Exception:  # noqa: BLE001 - one bad frame must never stop the service
             log.exception("frame %s of %s/%s failed", message.frame_id, message.gateway, message.sid)
             message.error = "internal_error"
             message.faces = []
-            data_out = b""
-        self._publish(client, entry_id, message, data_out)
+            return entry_id, message, b""
 
     def process(self, message: protocol.FrameMessage, data: bytes, superseded: bool = False) -> bytes:
         """Fill in the message (stamps, faces, models, error); returns the crops to send."""
@@ -142,14 +140,21 @@ class DetectorService(StreamWorker):
         self._count("processed")
         return protocol.pack_crops(crops)
 
-    def _publish(self, client: redis.Redis, entry_id: bytes, message: protocol.FrameMessage, crops: bytes) -> None:
+    def _publish(self, client: redis.Redis, outcomes: list[tuple[bytes, protocol.FrameMessage | None, bytes]]) -> None:
         s = self.settings
-        pipe = client.pipeline(transaction=True)
-        if message.faces and message.error is None:
-            redis_io.add(pipe, streams.FACES, message, crops, s.stream_maxlen)
-        else:
-            redis_io.send_result(pipe, message, s.stream_maxlen)
-        pipe.xack(self.stream, self.group, entry_id)
+        pipe = client.pipeline(transaction=True)  # MULTI: outcomes and acks are applied together
+        for entry_id, message, crops in outcomes:
+            if message is None:
+                continue
+            try:
+                if message.faces and message.error is None:
+                    redis_io.add(pipe, streams.FACES, message, crops, s.stream_maxlen)
+                else:
+                    redis_io.send_result(pipe, message, s.stream_maxlen)
+            except (TypeError, ValueError) as exc:  # e.g. a gateway id that is not a string
+                log.warning("cannot answer entry %s: %s", entry_id.decode(), exc)
+                self._count("failed")
+        pipe.xack(self.stream, self.group, *[entry_id for entry_id, _, _ in outcomes])
         pipe.execute()
 
 
