@@ -99,13 +99,29 @@ def worker(docker, swarm, netns):
             docker("node", "rm", "--force", node_id, check=False)
 
 
+SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+
+
 @dataclass
 class App:
     stack: Stack
     probe: str  # a redis:7 container on the stack's network, for redis-cli
 
-    def redis(self, *args: str, host: str = "redis-1") -> str:
-        return self.stack.docker("exec", self.probe, "redis-cli", "-h", host, "--raw", *args, timeout=30)
+    def redis(self, *args: str, host: str | None = None, port: int = 6379, check: bool = True) -> str:
+        """redis-cli against `host` (default: the master the sentinels name)."""
+        return self.stack.docker("exec", self.probe, "redis-cli", "-h", host or self.master(), "-p", str(port), "--raw",
+                                 *args, timeout=30, check=check)
+
+    def masters(self) -> set[str]:
+        """The master each sentinel names (a sentinel that does not answer names "")."""
+        return {self.redis("sentinel", "get-master-addr-by-name", "sentivis", host=s, port=26379,
+                           check=False).split("\n")[0] for s in SENTINELS}
+
+    def master(self) -> str:
+        named = self.masters() - {""}
+        if len(named) != 1:
+            raise AssertionError(f"the sentinels do not agree on one master: {named}")
+        return named.pop()
 
 
 def attach_probe(docker: Docker, stack: Stack) -> str:
@@ -114,11 +130,14 @@ def attach_probe(docker: Docker, stack: Stack) -> str:
     return name
 
 
-def get(path: str, token: str | None = None, timeout: float = 10) -> tuple[int, dict | str]:
-    """GET through nginx; the status and the JSON (or text) body, errors included."""
+def get(path: str, token: str | None = None, timeout: float = 10, body: dict | None = None) -> tuple[int, dict | str]:
+    """GET (POST with a JSON `body`) through nginx; the status and the JSON (or text) body, errors included."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if body is not None:
+        headers["Content-Type"], data = "application/json", json.dumps(body).encode()
     try:
-        with urllib.request.urlopen(urllib.request.Request(URL + path, headers=headers), timeout=timeout) as r:
+        with urllib.request.urlopen(urllib.request.Request(URL + path, data, headers), timeout=timeout) as r:
             status, body = r.status, r.read()
     except urllib.error.HTTPError as exc:
         status, body = exc.code, exc.read()

@@ -1,15 +1,18 @@
 """docker-stack.yml on one node, for real: the token is required, real face frames go through
 nginx to the gateways and workers, several gateways each answer only their own browsers,
-nginx follows gateways coming and going, and a killed detector task is replaced while the
-other replica answers. The frame helpers are the compose test's (tests/compose)."""
+nginx follows gateways coming and going, a killed detector task is replaced while the other
+replica answers, and losing the Redis master while a browser streams is followed by every
+service through the sentinels. The frame helpers are the compose test's (tests/compose)."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
 import socketio
 
+from sentivis import streams
 from tests.compose.test_compose import (FrameClient, astronaut_frame, face_results, iou, pasted_frame,
                                         results_flow_again, stream_frames)
 from tests.swarm.conftest import TOKEN, URL, get
@@ -23,7 +26,7 @@ def client(**kwargs) -> FrameClient:
 def result_streams(app) -> dict[str, int]:
     """Every gateway's result stream and how many entries it was ever given."""
     counts = {}
-    for key in app.redis("--scan", "--pattern", "sentivis:results:*").split():
+    for key in app.redis("--scan", "--pattern", streams.results_stream("*")).split():
         lines = app.redis("xinfo", "stream", key).splitlines()
         counts[key] = int(lines[lines.index("entries-added") + 1])
     return counts
@@ -115,6 +118,10 @@ def test_two_browsers_on_two_gateways_each_get_only_their_own_results(app):
             assert sorted(p["frame_id"] for _, p in answers) == list(own)
             with_faces = face_results(answers)
             assert len(with_faces) >= 15 and all(len(p["faces"]) == faces for p in with_faces), with_faces[:2]
+        answered = {name: len(browser.answered()) for name, browser in (("first", first), ("second", second))}
+        inferences = {name: browser.codes()["inference"] for name, browser in (("first", first), ("second", second))}
+        print(f"\n2 gateways: frames sent {sum(len(b.records) for b in (first, second))}, answered {answered} "
+              f"(inferences {inferences}), each through its own gateway's result stream ({stream_a}, {stream_b})")
     finally:
         first.close()
         second.close()
@@ -152,9 +159,11 @@ def test_scaled_workers_share_the_frames_and_a_killed_detector_task_is_replaced(
         frame_id = results_flow_again(browser, image, 5000)
         killed = app.stack.containers("detector")[0]
         before = {t["id"] for t in app.stack.running("detector")}
+        killed_at = time.monotonic()
         docker("kill", killed)
         # the other replica answers while swarm replaces the killed task
         frame_id = results_flow_again(browser, image, frame_id)
+        flowing_s = time.monotonic() - killed_at
 
         def replaced():
             running = app.stack.running("detector")
@@ -162,6 +171,61 @@ def test_scaled_workers_share_the_frames_and_a_killed_detector_task_is_replaced(
                 killed not in {t["container"] for t in running} and app.stack.healthy("detector", 2)
 
         wait_until(replaced, 180, "swarm runs a new detector task in place of the killed one", interval=2)
+        replaced_s = time.monotonic() - killed_at
         results_flow_again(browser, image, frame_id)
+        print(f"\ndetector task killed (1 of 2): 10 answers in a row with faces {flowing_s:.1f} s after the kill, "
+              f"a new task running and healthy after {replaced_s:.0f} s")
     finally:
         browser.close()
+
+
+# What a frame sent around the loss may get: lost with the master (timeout), refused while no
+# master answers (unavailable), dropped by the in-flight cap while two lost ones wait, or by the
+# rate limit when frames queued behind a blocked submit arrive together.
+AFTER_LOSS = {"inference", "timeout", "unavailable", "too_many_in_flight", "expired", "rate_limited"}
+
+
+def test_losing_the_redis_master_while_a_browser_streams_is_followed_by_every_service(app, docker):
+    """kill -9 of the master's container: the sentinels promote the replica (down after 5 s), every
+    service reconnects to it by itself (no task restarts), results resume; every frame is
+    answered, those lost with the master with a frame_error. Swarm restarts the killed node, which
+    comes back as a replica of the new master."""
+    services = ("gateway", "detector", "classifier", "trainer")
+    tasks = {s: {t["id"] for t in app.stack.running(s)} for s in services}
+    old = app.master()
+    image, _ = astronaut_frame()
+    browser = client().start([image], 5)
+    try:
+        assert browser.wait_inference_after(time.monotonic(), timeout=60) is not None
+        time.sleep(2)
+        (container,) = app.stack.containers(old)
+        killed_at = time.monotonic()
+        docker("kill", container)
+        new = wait_until(lambda: (m := app.masters()) and len(m) == 1 and m != {old} and "" not in m and m.pop(), 120,
+                         "every sentinel names the replica", interval=0.5)
+        failover_s = time.monotonic() - killed_at
+        recovery_s = browser.wait_inference_after(killed_at, timeout=120)
+        assert recovery_s is not None, "no results after the failover"
+        time.sleep(3)
+    finally:
+        browser.stop()
+    try:
+        assert browser.wait_answered(timeout=40), f"unanswered frames: {browser.unanswered()[:10]}"
+    finally:
+        browser.close()
+    codes = browser.codes(since=killed_at)
+    assert set(codes) <= AFTER_LOSS, codes
+    lost = sum(n for code, n in codes.items() if code != "inference")
+    assert {s: {t["id"] for t in app.stack.running(s)} for s in services} == tasks, "a service task was restarted"
+    print(f"\nRedis master lost (docker kill {old}, sentinels down-after 5 s): {new} named master after "
+          f"{failover_s:.1f} s, results again after {recovery_s:.1f} s; {len(browser.answered(since=killed_at))} "
+          f"frames sent since, {lost} answered with a frame_error ({dict(codes)}), none unanswered")
+
+    def rejoined():
+        info = dict(line.split(":", 1) for line in app.redis("info", "replication", host=old, check=False).split()
+                    if ":" in line)
+        return info.get("role") == "slave" and info.get("master_host") == new and info.get("master_link_status") == "up"
+
+    wait_until(rejoined, 180, f"{old} restarted by swarm as a replica of {new}", interval=2)
+    assert app.master() == new
+    wait_until(lambda: get("/readyz", TOKEN)[0] == 200, 60, "/readyz on the new master")

@@ -1,15 +1,18 @@
 """Two nodes: the worker engine in its network namespace gets the images by `docker save | docker
 load`, joins, and runs every detector and classifier; frames are answered across the overlay
-network (gateways, Redis and nginx stay on the manager). Then the worker's engine is killed
-with everything it runs, as a node that loses power: swarm marks it down, the operator lets the
-manager run the workers (a node label), and the stack answers again from the manager alone.
+network (gateways, Redis, the trainer and nginx stay on the manager), with the emotion model a
+training job registered on the manager: the classifier on the worker has no models volume and
+serves it from its bytes in Redis. Then the worker's engine is killed with everything it runs,
+as a node that loses power: swarm marks it down, the operator lets the manager run the workers
+(a node label), and the stack answers again from the manager alone.
 Runs last: it leaves the worker dead (the fixture removes what remains)."""
 from __future__ import annotations
 
 import os
 import time
 
-from tests.compose.test_compose import astronaut_frame, results_flow_again
+from sentivis import streams
+from tests.compose.test_compose import astronaut_frame, results_flow_again, write_tiny_fer_csv
 from tests.swarm.conftest import TOKEN, get
 from tests.swarm.harness import wait_until
 from tests.swarm.test_stack import client
@@ -22,7 +25,26 @@ def nodes_of(app, service: str) -> list[str]:
     return sorted(t["node"] for t in app.stack.running(service))
 
 
-def test_workers_on_a_second_node_answer_across_the_overlay_and_the_manager_takes_over(app, docker, swarm, worker):
+def train_on_the_manager(app, docker, tmp_path) -> dict:
+    """A one-epoch training job through the API; the trainer (on the manager) exports into its own
+    models volume and registers the model, its bytes included. Returns the registry's record."""
+    write_tiny_fer_csv(tmp_path / "fer-small.csv")
+    docker("run", "--rm", "-i", "-v", f"{app.stack.name}_datasets:/data", "redis:7", "sh", "-c",
+           "cat > /data/fer-small.csv && chmod 644 /data/fer-small.csv", input=(tmp_path / "fer-small.csv").read_text(),
+           timeout=120)
+    status, job = get("/api/v1/training-jobs", TOKEN, body={"dataset": "fer-small.csv", "epochs": 1, "batch_size": 32,
+                                                            "widths": [4, 8], "threads": 1})
+    assert status == 202, job
+    done = wait_until(lambda: (j := get(f"/api/v1/training-jobs/{job['id']}", TOKEN)[1])["state"] in
+                      ("succeeded", "failed") and j, 600, "the training job done", interval=2)
+    assert done["state"] == "succeeded", done
+    (record,) = [v for v in get("/api/v1/models", TOKEN)[1]["versions"] if v["version"] == done["model_version"]]
+    return record
+
+
+def test_workers_on_a_second_node_answer_across_the_overlay_and_the_manager_takes_over(app, docker, swarm, worker,
+                                                                                       tmp_path):
+    trained = train_on_the_manager(app, docker, tmp_path)
     tag = os.environ.get("SENTIVIS_IMAGE_TAG", "latest")
     # the frontend too: nginx runs on every node (mode: global)
     worker.daemon.load_images([f"sentivis-{s}:{tag}" for s in (*WORKERS, "frontend")])
@@ -40,13 +62,21 @@ def test_workers_on_a_second_node_answer_across_the_overlay_and_the_manager_take
                    interval=2)
         for service in ("gateway", "redis-1"):
             assert set(nodes_of(app, service)) == {swarm.node_id}, service
-        wait_until(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 1 and r.get("classifiers") == 1, 60,
-                   "/readyz counts the worker's replicas")
+        ready = wait_until(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 1 and r.get("classifiers") == 1
+                           and r["models"]["emotion"].get("version") == trained["version"] and r, 120,
+                           "/readyz counts the worker's replicas, its classifier serving the trained model")
+        # the trained file is on the manager's models volume only: the worker's classifier loaded the bytes
+        served = ready["models"]["emotion"]
+        assert served["source"] == "registry" and served["path"] == streams.model_bytes_key(trained["sha256"]), served
+        (classifier,) = app.stack.containers("classifier", worker.docker)
+        assert not worker.docker.ok("exec", classifier, "test", "-e", trained["path"]), "no shared models volume"
         image, _ = astronaut_frame()
         browser = client()
         try:
             # every answer crossed the overlay twice: Redis and the gateways are on the manager
             frame_id = results_flow_again(browser, image, 1)
+            name, event = browser.of(frame_id - 1)[0]
+            assert name == "inference" and event["models"]["emotion"]["version"] == trained["version"], event
 
             lost = time.monotonic()
             worker.daemon.kill()
