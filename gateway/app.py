@@ -31,9 +31,10 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, ResultBroker]:
     app.json.sort_keys = False  # probabilities keep the FER label order, as in Socket.IO events
     socketio = create_socketio(app, settings)
     connections = Connections(settings)
-    broker = ResultBroker(settings, connections, lambda event, payload, sid: socketio.emit(event, payload, to=sid))
+    # Results go out through python-socketio's server itself: nothing of Flask is needed to emit them.
+    broker = ResultBroker(settings, connections, lambda event, payload, sid: socketio.server.emit(event, payload, to=sid))
     app.extensions["sentivis"] = {"settings": settings, "broker": broker, "connections": connections}
-    socketio.on_namespace(BrowserNamespace(settings, connections, broker))
+    BrowserNamespace(settings, connections, broker).register(socketio)
     protect_rest(app, settings)
     app.register_blueprint(health)
     app.register_blueprint(api)
