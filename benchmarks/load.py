@@ -24,6 +24,7 @@ class LoadResult:
     per_client: list[list[FrameRecord]]
     late_events: int  # answers to frames a client never sent (must stay 0)
     skipped: int  # frames the clients skipped because they ran late
+    held: int = 0  # frames adaptive clients did not send, having lowered their rate as the page does
 
     @property
     def records(self) -> list[FrameRecord]:
@@ -31,8 +32,9 @@ class LoadResult:
 
 
 def run_load(url: str, frames: list[SampleFrame], clients: int, fps: float, duration: float,
-             drain_s: float = 4.0) -> LoadResult:
-    """Connect `clients` clients, send for `duration` s, then wait up to `drain_s` for the answers."""
+             drain_s: float = 4.0, adaptive: bool = False) -> LoadResult:
+    """Connect `clients` clients, send for `duration` s, then wait up to `drain_s` for the answers.
+    adaptive: the clients lower and raise their rate as the page does (FrameClient.start)."""
     load_clients = [FrameClient(url) for _ in range(clients)]
     try:
         primers = [threading.Thread(target=c.prime, args=(frames[0],), daemon=True) for c in load_clients]
@@ -43,7 +45,7 @@ def run_load(url: str, frames: list[SampleFrame], clients: int, fps: float, dura
         start = time.monotonic() + 0.3
         for i, c in enumerate(load_clients):
             # Spread the clients' phases so their frames do not all arrive at the same instant.
-            c.start(frames, fps, duration=duration, at=start + i / (fps * clients), offset=i)
+            c.start(frames, fps, duration=duration, at=start + i / (fps * clients), offset=i, adaptive=adaptive)
         for c in load_clients:
             c.join(duration + 30)
         deadline = time.monotonic() + drain_s
@@ -54,4 +56,4 @@ def run_load(url: str, frames: list[SampleFrame], clients: int, fps: float, dura
             c.close()
     return LoadResult(clients, fps, duration, start, start + duration,
                       [list(c.records.values()) for c in load_clients], sum(c.late_events for c in load_clients),
-                      sum(c.skipped for c in load_clients))
+                      sum(c.skipped for c in load_clients), sum(c.held for c in load_clients))

@@ -167,5 +167,6 @@ def summarise(result: LoadResult) -> dict[str, Any]:
         "dropped_frames_reported": sum(by_client),
         "late_events": result.late_events,
         "client_skipped": result.skipped,
+        "client_held": result.held,
         "rtt_samples_ms": [round(r.rtt_ms, 2) for r in inferences],
     }

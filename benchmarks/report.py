@@ -22,10 +22,16 @@ def find(report: dict, stack: str, label: str, mode: str = "shared") -> list[dic
             if s["stack"] == stack and s["label"] == label and s.get("mode", "shared") == mode]
 
 
-def load_steps(report: dict, stack: str, mode: str) -> list[dict]:
-    """The sweep and overload steps of one stack and mode, by offered load."""
+def load_steps(report: dict, stack: str, mode: str, adaptive: bool = False) -> list[dict]:
+    """The sweep and overload steps of one stack and mode, by offered load: from open-loop clients
+    (the sweep too), or from clients that adapt their rate as the page does."""
+    def wanted(label: str) -> bool:
+        if adaptive:
+            return label.endswith("-adaptive")
+        return label == "sweep" or (label.startswith("overload-") and not label.endswith("-adaptive"))
+
     return sorted((s for s in report["scenarios"] if s["stack"] == stack and s.get("mode", "shared") == mode
-                   and (s["label"] == "sweep" or s["label"].startswith("overload-"))), key=lambda s: s["offered_fps"])
+                   and wanted(s["label"])), key=lambda s: s["offered_fps"])
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,17 +55,21 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             bound = EFFICIENCY_TARGET.get(mode, 0.5)
             add(f"{mode}: saturation efficiency (fps / ({len(summary['stack_cpus'])} stack cores / floor s))", eff,
                 f">= {bound}", eff >= bound)
-        steps = load_steps(report, stack, mode)
-        if steps:
-            worst = max(steps, key=lambda s: s["rtt_ms"]["p95"] or float("inf"))
-            p95 = worst["rtt_ms"]["p95"]
-            add(f"{mode}: round trip p95 at every load (worst: {worst['offered_fps']:g} fps offered)", p95,
-                f"<= {RTT_P95_MS:g} ms", p95 is not None and p95 <= RTT_P95_MS)
-        overloads = [s for s in steps if s["label"].startswith("overload-")]
-        if overloads:
-            top, peak = overloads[-1], max(s["throughput_fps"] for s in steps)
+        every = load_steps(report, stack, mode) + load_steps(report, stack, mode, adaptive=True)
+        peak = max((s["throughput_fps"] for s in every), default=0.0)
+        for adaptive, clients in ((False, "open-loop clients"), (True, "clients adapting as the page does")):
+            steps = load_steps(report, stack, mode, adaptive)
+            if steps:
+                worst = max(steps, key=lambda s: s["rtt_ms"]["p95"] or float("inf"))
+                p95 = worst["rtt_ms"]["p95"]
+                add(f"{mode}, {clients}: round trip p95 at every load (worst: {worst['offered_fps']:g} fps offered)",
+                    p95, f"<= {RTT_P95_MS:g} ms", p95 is not None and p95 <= RTT_P95_MS)
+            overloads = [s for s in steps if s["label"].startswith("overload-")]
+            if not overloads:
+                continue
+            top = overloads[-1]
             kept = round(top["throughput_fps"] / peak, 3) if peak else 0.0
-            add(f"{mode}: goodput at {top['label'][9:]} saturation / peak goodput "
+            add(f"{mode}, {clients}: goodput at {top['label'][9:].split('-')[0]} saturation / peak goodput "
                 f"({top['throughput_fps']:g} / {peak:g} fps)", kept, f">= {GOODPUT_KEPT}", kept >= GOODPUT_KEPT)
             streams = top.get("streams") or {}
             bound = top["clients"] * MAX_IN_FLIGHT
@@ -174,12 +184,15 @@ def plots(report: dict[str, Any], out_dir: Path) -> list[Path]:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for stack, mode in dict.fromkeys((s["stack"], s.get("mode", "shared")) for s in report["scenarios"]):
-        steps = load_steps(report, stack, mode)
-        if not steps:
-            continue
-        x = [s["offered_fps"] for s in steps]
-        ax1.plot(x, [s["throughput_fps"] for s in steps], "o-", label=f"{mode} {stack}")
-        ax2.plot(x, [s["rtt_ms"]["p95"] or np.nan for s in steps], "o-", label=f"{mode} {stack}")
+        for adaptive in (False, True):
+            steps = load_steps(report, stack, mode, adaptive)
+            if not steps:
+                continue
+            x = [s["offered_fps"] for s in steps]
+            name = f"{mode} {stack}" + (" (adaptive clients)" if adaptive else "")
+            style = "s--" if adaptive else "o-"
+            ax1.plot(x, [s["throughput_fps"] for s in steps], style, label=name)
+            ax2.plot(x, [s["rtt_ms"]["p95"] or np.nan for s in steps], style, label=name)
     top = max([s["offered_fps"] for s in report["scenarios"]] + [1])
     ax1.plot([0, top], [0, top], ":", color="grey", label="throughput = offered")
     for mode, summary in (report.get("modes") or {}).items():

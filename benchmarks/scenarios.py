@@ -23,6 +23,8 @@ QUICK_SWEEP_FRACTIONS = (0.4, 0.8)
 # Past the sweep: offered loads as multiples of the saturation the sweep found, up to 4x.
 OVERLOAD_MULTIPLES = (1.5, 2.0, 3.0, 4.0)
 QUICK_OVERLOAD_MULTIPLES = (2.0, 4.0)
+# The same overload from clients that lower their rate on `overloaded` as the page does (sentivis.adaptive).
+ADAPTIVE_MULTIPLES = (2.0, 4.0)
 MAX_CLIENT_FPS = 15  # the sweep adds clients rather than pushing one connection past a webcam's rate
 
 
@@ -37,6 +39,7 @@ class Plan:
     stream_fps: tuple[float, ...] = (15.0, 30.0)
     sweep_fractions: tuple[float, ...] = SWEEP_FRACTIONS
     overload_multiples: tuple[float, ...] = OVERLOAD_MULTIPLES
+    adaptive_multiples: tuple[float, ...] = ADAPTIVE_MULTIPLES
     cpu_modes: tuple[str, ...] = MODES
 
     @classmethod
@@ -92,12 +95,13 @@ def log(message: str) -> None:
 
 
 def load_step(stack: Stack, frames: list[SampleFrame], clients: int, fps: float, seconds: float,
-              label: str, cpus: CpuPlan) -> dict[str, Any]:
-    """One load run against a started stack, the load generator on cpus.load."""
+              label: str, cpus: CpuPlan, adaptive: bool = False) -> dict[str, Any]:
+    """One load run against a started stack, the load generator on cpus.load; adaptive: its
+    clients lower their rate on `overloaded` as the page does."""
     waited = settle(stack.pids())
     load_before = os.getloadavg()[0]
     with pinned(cpus.load), StreamSampler(stack.redis_url) as sampler, CpuMeter(stack.pids()) as cpu:
-        result = run_load(stack.url, frames, clients, fps, seconds)
+        result = run_load(stack.url, frames, clients, fps, seconds, adaptive=adaptive)
     stack.check_alive()
     out = {"label": label, "stack": stack.name, "mode": cpus.mode, **summarise(result), "streams": sampler.summary(),
            "cpu": cpu.summary(sum(1 for r in result.records if r.event == "inference")),
@@ -163,6 +167,9 @@ def run_sentivis(plan: Plan, frames: list[SampleFrame], cpus: CpuPlan, ideal: fl
                 for multiple in plan.overload_multiples:
                     steps.append(load_step(stack, frames, *level(multiple * sat), plan.overload_s,
                                            f"overload-{multiple:g}x", cpus))
+                for multiple in plan.adaptive_multiples:
+                    steps.append(load_step(stack, frames, *level(multiple * sat), plan.overload_s,
+                                           f"overload-{multiple:g}x-adaptive", cpus, adaptive=True))
             report["scenarios"].extend(steps)
     finally:
         stack.stop()

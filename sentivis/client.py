@@ -3,7 +3,9 @@
 One client for the tests, the benchmarks' load generator and the fault tools: it sends single
 frames (`send`, `send_raw`) or streams them at a steady rate in a thread (`start`), open loop as
 a camera does (on schedule whatever the answers do, skipping the ticks it missed after a stall
-rather than sending them in a burst). Every frame it sent is then answered (an `inference` or a
+rather than sending them in a burst), or, with adaptive=True, sending only as many of the
+camera's frames as the page would (sentivis.adaptive: fewer on `overloaded` and slow round
+trips, more again on recovery). Every frame it sent is then answered (an `inference` or a
 `frame_error`, see `records`), lost with a connection that dropped while it was in flight, or
 unanswered: the last is a hang, which the tools report. Times are time.monotonic() seconds.
 """
@@ -17,6 +19,7 @@ from typing import Any, Callable, Sequence
 
 import socketio
 
+from sentivis.adaptive import AdaptiveRate
 from sentivis.protocol import SOCKETIO_SERIALIZER
 
 
@@ -55,6 +58,8 @@ class FrameClient:
         self.disconnects: list[float] = []
         self.not_sent = 0  # stream ticks while disconnected, or whose emit failed
         self.skipped = 0  # stream ticks missed because the sender thread ran late
+        self.held = 0  # stream ticks an adaptive client did not send (it had lowered its rate)
+        self.rate_control: AdaptiveRate | None = None  # while an adaptive stream runs
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,6 +106,11 @@ class FrameClient:
                         rec.dropped_frames = payload.get("dropped_frames")
                     else:
                         rec.code = payload.get("code")
+                    if self.rate_control is not None:
+                        if rec.code == "overloaded":
+                            self.rate_control.overloaded(now * 1000)
+                        elif name == "inference":
+                            self.rate_control.answered(rec.rtt_ms, now * 1000)
                 self._cond.notify_all()
         return record
 
@@ -138,10 +148,12 @@ class FrameClient:
 
     # -- streaming ----------------------------------------------------------------
     def start(self, frames: Sequence[Any], rate: float, first_frame_id: int = 1, duration: float | None = None,
-              at: float | None = None, offset: int = 0) -> "FrameClient":
+              at: float | None = None, offset: int = 0, adaptive: bool = False) -> "FrameClient":
         """Stream `frames` (cycling from `offset`) at `rate` fps in a thread, from monotonic time `at`
-        (default now), for `duration` seconds or until stop(); frame ids from first_frame_id."""
+        (default now), for `duration` seconds or until stop(); frame ids from first_frame_id.
+        adaptive: send only the share of the camera's frames the page would (sentivis.adaptive)."""
         self._stop.clear()
+        self.rate_control = AdaptiveRate(rate) if adaptive else None
         self._thread = threading.Thread(target=self._stream, name="frame-stream", daemon=True,
                                         args=(list(frames), rate, first_frame_id, duration, at, offset))
         self._thread.start()
@@ -161,6 +173,7 @@ class FrameClient:
         period = 1.0 / rate
         start = time.monotonic() if at is None else at
         tick = 0
+        credit = 0.0  # an adaptive client sends a camera frame each time this reaches one
         while not self._stop.is_set():
             due = start + tick * period
             if duration is not None and due >= start + duration:
@@ -176,6 +189,15 @@ class FrameClient:
                 self.skipped += behind
                 tick += behind
                 continue
+            if self.rate_control is not None:
+                with self._cond:
+                    self.rate_control.tick(time.monotonic() * 1000)
+                    credit = min(1.0, credit + self.rate_control.fps / rate)
+                if credit < 1.0:
+                    self.held += 1
+                    tick += 1
+                    continue
+                credit -= 1.0
             jpeg, faces = _jpeg_and_faces(frames[(tick + offset) % len(frames)])
             if not (self.sio.connected and self._send(first_id + tick, jpeg, faces, {})):
                 self.not_sent += 1

@@ -16,6 +16,7 @@ import redis
 
 from gateway.admission import Admission, Backlog
 from sentivis import redis_io, streams
+from sentivis.adaptive import AdaptiveRate
 from sentivis.client import FrameClient
 from sentivis.protocol import decode
 from sentivis.samples import jpeg
@@ -231,3 +232,37 @@ def test_with_admission_off_nothing_is_refused_overloaded(start_gateway, redis_u
         client.close()
         stop.set()
         worker.join(5)
+
+
+# -- clients that back off, as the page does -------------------------------------------------
+def test_the_python_clients_rate_rule_is_the_pages():
+    # The cases of frontend/src/lib/adaptiveRate.test.ts: cut to 0.7 once per burst, climbs back a
+    # step a second once calm, a far-away gateway's steady round trip is not a queue.
+    rate = AdaptiveRate(20)
+    for t in (1000, 1010, 1500):
+        rate.overloaded(t)
+    assert (rate.fps, rate.reason) == (14, "overloaded")
+    rate.overloaded(2100)
+    assert rate.fps == 9
+    seen = []
+    for t in range(2600, 20000, 500):
+        rate.answered(30, t)
+        rate.tick(t)
+        seen.append(rate.fps)
+    assert sorted(set(seen)) == list(range(9, 21)) and (rate.fps, rate.reason) == (20, None)
+    far = AdaptiveRate(30)
+    for t in range(0, 3000, 33):
+        far.answered(320, t)
+    assert (far.fps, far.reason) == (30, None)
+
+
+def test_an_adaptive_client_sends_what_the_gateway_can_serve(overloaded_gateway):
+    client = FrameClient(overloaded_gateway)
+    try:
+        client.start([GOOD], 60.0, duration=8.0, adaptive=True).join(20)  # 60 fps against a worker serving 25
+        assert client.wait_answered(15)
+        assert client.held > 0 and client.rate_control.fps < 60  # it lowered its rate
+        late = client.codes(since=client.records[1].sent + 4.0)  # once it has settled
+        assert late["inference"] >= 0.8 * sum(late.values())
+    finally:
+        client.close()

@@ -11,14 +11,14 @@ describe("adaptive frame rate", () => {
     expect(r.state).toEqual({ fps: 15, ceiling: 15, reason: null });
   });
 
-  it("halves the rate when frames are refused as overloaded, once per burst", () => {
+  it("cuts the rate when frames are refused as overloaded, once per burst", () => {
     const r = new AdaptiveRate(20);
     r.overloaded(1_000);
     r.overloaded(1_010); // the refusals of frames already on their way
     r.overloaded(1_500);
-    expect(r.state).toEqual({ fps: 10, ceiling: 20, reason: "overloaded" });
+    expect(r.state).toEqual({ fps: 14, ceiling: 20, reason: "overloaded" });
     r.overloaded(2_100); // still refused a second later: cut again
-    expect(r.state.fps).toBe(5);
+    expect(r.state.fps).toBe(9);
   });
 
   it("never goes below the minimum", () => {
@@ -30,31 +30,31 @@ describe("adaptive frame rate", () => {
   it("climbs back one step at a time once calm, to the chosen rate and no further", () => {
     const r = new AdaptiveRate(10);
     r.overloaded(0);
-    expect(r.state.fps).toBe(5);
-    r.tick(1_000); // calm for too short a time
-    expect(r.state.fps).toBe(5);
+    expect(r.state.fps).toBe(7);
+    r.tick(500); // calm for too short a time
+    expect(r.state.fps).toBe(7);
     const seen: number[] = [];
     for (let t = 2_000; t <= 20_000; t += 500) {
       r.answered(30, t);
       r.tick(t);
       seen.push(r.state.fps);
     }
-    // One step every 2 s: 6, 7, ... 10, and then it stays.
-    expect([...new Set(seen)]).toEqual([6, 7, 8, 9, 10]);
+    // One step a second: 8, 9, 10, and then it stays.
+    expect([...new Set(seen)]).toEqual([8, 9, 10]);
     expect(r.state).toEqual({ fps: 10, ceiling: 10, reason: null });
   });
 
   it("a refusal during recovery starts the wait for the next step again", () => {
     const r = new AdaptiveRate(10);
     r.overloaded(0);
-    r.tick(2_000);
-    expect(r.state.fps).toBe(6);
-    r.overloaded(3_500); // cut: 3
+    r.tick(1_000);
+    expect(r.state.fps).toBe(8);
+    r.overloaded(3_500); // cut: 5
     r.tick(4_000);
-    r.tick(5_000);
-    expect(r.state.fps).toBe(3);
-    r.tick(5_600);
-    expect(r.state.fps).toBe(4);
+    r.tick(4_499);
+    expect(r.state.fps).toBe(5);
+    r.tick(4_500);
+    expect(r.state.fps).toBe(6);
   });
 
   it("lowers the rate when round trips grow, and takes a far-away gateway as it is", () => {
@@ -75,7 +75,7 @@ describe("adaptive frame rate", () => {
     expect(r.state).toEqual({ fps: 20, ceiling: 20, reason: null });
     r.overloaded(0);
     r.setCeiling(30); // higher while cut: it climbs back there step by step, from where it is
-    expect(r.state).toEqual({ fps: 10, ceiling: 30, reason: "overloaded" });
+    expect(r.state).toEqual({ fps: 14, ceiling: 30, reason: "overloaded" });
     r.setCeiling(5); // lower than the cut rate: that is the rate now
     expect(r.state).toEqual({ fps: 5, ceiling: 5, reason: null });
   });

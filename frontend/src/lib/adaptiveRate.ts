@@ -2,8 +2,10 @@
  * The frame rate the page sends at, adapted to what the gateway can serve, as a video call does:
  * when the gateway refuses frames as `overloaded`, or round trips grow past `slowRttMs`, the rate
  * is cut (multiplicative decrease, at most once per `holdMs` so one burst of refusals counts
- * once); once things are calm for `recoverAfterMs` it climbs back one step at a time (additive
- * increase) up to the rate the user chose. A round trip counts as grown only past twice the
+ * once); once things are calm for `recoverAfterMs` it climbs back one step a `recoverAfterMs`
+ * (additive increase) up to the rate the user chose. A cut to 0.7 rather than a halving: many
+ * pages are refused at once when the gateway is full, and halving them all left it half idle
+ * (benchmarks: `overload-4x-adaptive`). A round trip counts as grown only past twice the
  * fastest one seen too, so a far-away gateway is not taken for a busy one. Times are milliseconds
  * on any monotonic clock.
  */
@@ -28,7 +30,7 @@ export interface AdaptiveRateOptions {
 }
 
 export const ADAPTIVE_RATE_DEFAULTS: AdaptiveRateOptions = {
-  minFps: 1, decrease: 0.5, increaseStep: 1, holdMs: 1_000, recoverAfterMs: 2_000, slowRttMs: 250, rttWeight: 0.2,
+  minFps: 1, decrease: 0.7, increaseStep: 1, holdMs: 1_000, recoverAfterMs: 1_000, slowRttMs: 250, rttWeight: 0.2,
 };
 
 export interface RateState {
