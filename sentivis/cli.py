@@ -4,6 +4,7 @@
     sentivis up                 the whole stack as local processes (`make up`)
     sentivis bench              the benchmarks (benchmarks/, also `python -m benchmarks`)
     sentivis chaos|soak|audit   fault injection, a long run, the dependency audit (reliability/)
+    sentivis config             the settings: their values here, or docs/CONFIGURATION.md's table
 
 Each command is its module's own `main(argv, prog)`, imported only when it runs, so the command
 line stays quick and needs only what that command needs. `python -m sentivis` is the same.
@@ -22,6 +23,7 @@ COMMANDS = {
     "chaos": ("reliability.__main__", "kill -9 services in turn while clients stream; time the recovery"),
     "soak": ("reliability.__main__", "a long run at 70%% of saturation: errors, memory, stream lengths"),
     "audit": ("reliability.__main__", "known vulnerabilities in requirements/*.txt and frontend/"),
+    "config": ("sentivis.settings", "the SENTIVIS_* settings as this environment sets them; --docs: their table"),
 }
 # The reliability commands share one parser, which takes the command's name first.
 NAMED = {"chaos", "soak", "audit"}
