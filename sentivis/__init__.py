@@ -12,5 +12,5 @@
   `client` (a Socket.IO client of the gateway), `samples` (real face frames for tests and tools).
 
 Each heavy dependency is imported only by the module that needs it, so every service image
-imports from here only what it has installed.
+imports from here only what it has installed. The design these follow: docs/ARCHITECTURE.md.
 """

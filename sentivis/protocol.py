@@ -28,7 +28,7 @@ from sentivis.contract import CROP_SIZE
 # a JSON header plus a binary attachment (half the messages to parse), and answers are binary too.
 SOCKETIO_SERIALIZER = "msgpack"
 
-# frame_error codes, sent to the browser; the README lists them.
+# frame_error codes, sent to the browser; docs/PROTOCOL.md lists them (tests/docs checks it).
 ERROR_CODES = {
     "invalid_payload": "the frame event must be an object with frame_id and image",
     "invalid_frame_id": "frame_id must be a non-negative integer",

@@ -3,6 +3,7 @@
 Every name starts with one hash tag, `{sentivis}`: Redis Cluster puts keys with the same tag in
 the same slot, so every multi-key command (the registry's MULTI, MGET of heartbeats and jobs)
 works there as it does on one Redis. The price is that one shard holds all of Sentivis.
+Who writes and reads each: docs/ARCHITECTURE.md, "Streams and consumer groups".
 """
 
 TAG = "{sentivis}"

@@ -124,7 +124,7 @@ class TrackerConfig:
 
     @classmethod
     def from_settings(cls, settings: "Settings", fps: float | None = None) -> "TrackerConfig":
-        """The services' tracking settings (README, configuration), the other fields at their
+        """The services' tracking settings (docs/CONFIGURATION.md), the other fields at their
         defaults. fps: the clock, where the frame rate is known (a video's). Raises SettingsError
         naming the variable that is out of range."""
         from sentivis.settings import SettingsError
@@ -140,7 +140,7 @@ class TrackerConfig:
             if field_name is None:
                 raise
             raise SettingsError(f"SENTIVIS_{_SETTINGS[field_name].upper()}={values[field_name]!r} is out of range "
-                                "(see the README's configuration table)") from None
+                                "(see docs/CONFIGURATION.md)") from None
 
 
 # TrackerConfig field -> the Settings field (SENTIVIS_ variable) that sets it.

@@ -1,4 +1,4 @@
-// The wire contract with the gateway (README.md, "Events").
+// The wire contract with the gateway (docs/PROTOCOL.md).
 export const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const;
 export type Emotion = (typeof EMOTIONS)[number];
 
