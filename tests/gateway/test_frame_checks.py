@@ -39,6 +39,9 @@ def test_accepts_a_jpeg_and_reads_its_size_from_the_header():
     ({"frame_id": 1, "image": b"\xff\xd8\xff"}, "not_jpeg"),
     ({"frame_id": 1, "image": b"\xff" * 300_000}, "frame_too_large"),
     ({"frame_id": 1, "image": huge_header_jpeg()}, "image_too_large"),
+    # Past libjpeg-turbo's 65,500-pixel side: still too large, not "not a JPEG".
+    ({"frame_id": 1, "image": huge_header_jpeg(65535, 65535)}, "image_too_large"),
+    ({"frame_id": 1, "image": huge_header_jpeg(65535, 40)}, "image_too_large"),
 ])
 def test_rejects_bad_frames_with_a_specific_code(payload, code):
     assert code_of(payload) == code
