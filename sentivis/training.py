@@ -75,6 +75,8 @@ class TrainConfig:
     cutmix: float = knob(0.0, "CutMix's Beta(a, a) parameter a (0: off)", low=0.0, high=10.0)
     mix_probability: float = knob(0.5, "share of batches mixed when mixup or CutMix is on (with both, "
                                        "half of the mixed batches each)", low=0.0, high=1.0)
+    init: str = knob("", "start from this checkpoint's weights (same widths) instead of random ones: "
+                         "fine-tuning, e.g. a student warm-started from one of its teachers", job=False)
     teachers: tuple[str, ...] = knob((), "teacher prediction files (trainer/teachers/*.npz) to distill from: "
                                          "the student learns their averaged probabilities", job=False)
     distill_weight: float = knob(0.7, "weight of the distillation loss against the hard-label loss",

@@ -222,7 +222,14 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
     teacher = None
     if cfg.teachers:
         teacher = torch.from_numpy(teacher_targets(cfg.teachers, data)["train"])
-    model = build_model(cfg).to(device).to(memory_format=torch.channels_last)
+    model = build_model(cfg)
+    if cfg.init:
+        start, start_ckpt = load_model(cfg.init)
+        if tuple(start_ckpt["config"]["widths"]) != tuple(cfg.widths):
+            raise ValueError(f"--init {cfg.init}: its widths {tuple(start_ckpt['config']['widths'])} differ from "
+                             f"{tuple(cfg.widths)}")
+        model.load_state_dict(start.state_dict())
+    model = model.to(device).to(memory_format=torch.channels_last)
     state = torch.load(resume, map_location=device, weights_only=False) if resume else None
     if state is not None and cfg.minutes:
         cfg = replace(cfg, epochs=state["config"]["epochs"])  # the plan made when the run began

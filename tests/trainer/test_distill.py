@@ -183,3 +183,19 @@ def test_the_schema_lists_every_job_parameter_with_its_range():
 @pytest.mark.parametrize("widths", [(4, 8), (24, 48, 96, 192, 384), (32, 64, 128, 256, 512)])
 def test_the_pure_python_multiply_adds_count_matches_the_network(widths):
     assert training.multiply_adds(widths) == count_multiply_adds(EmotionNet(widths))
+
+
+def test_a_run_can_start_from_a_checkpoint(tmp_path, fer_csv):
+    first = tmp_path / "first.pt"
+    train(tiny(fer_csv, first, epochs=3, ema_decay=0.0), show_progress=False)
+    warm = train(tiny(fer_csv, tmp_path / "warm.pt", epochs=1, init=str(first), ema_decay=0.0,
+                      learning_rate=1e-6), show_progress=False)
+    cold = train(tiny(fer_csv, tmp_path / "cold.pt", epochs=1, ema_decay=0.0, learning_rate=1e-6),
+                 show_progress=False)
+    # With a learning rate too small to move them, the weights are still the checkpoint's.
+    start = load_model(first)[0].state_dict()["features.0.weight"]
+    after = torch.load(tmp_path / "warm.resume.pt", weights_only=False)["last_state_dict"]["features.0.weight"]
+    assert torch.allclose(start, after, atol=1e-4)
+    assert warm["history"][0]["train_loss"] < cold["history"][0]["train_loss"]
+    with pytest.raises(ValueError, match="widths"):
+        train(tiny(fer_csv, tmp_path / "x.pt", widths=(4, 8, 16), init=str(first)), show_progress=False)
