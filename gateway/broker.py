@@ -165,17 +165,17 @@ class ResultBroker:
 
     # -- results out -----------------------------------------------------------
     def _read_results(self) -> None:
-        backoff = None
+        failures = 0
         while not self._stop.is_set():
             try:
-                if backoff is not None:
+                if failures:
                     self._keep_result_stream()
-                    backoff = None
+                    failures = 0
                 reply = self._reader_redis.xread({self.result_stream: self._last_id}, count=64, block=500)
             except redis.RedisError as exc:
+                failures += 1
                 log.warning("results reader: %s", exc)
-                backoff = min(2.0, (backoff or 0.05) * 2)
-                self._stop.wait(backoff)
+                self._stop.wait(redis_io.RECONNECT_BACKOFF.compute(failures))
                 continue
             for _, entries in reply or []:
                 for entry_id, fields in entries:

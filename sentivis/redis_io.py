@@ -33,6 +33,11 @@ KEEPALIVE = {getattr(socket, name): value for name, value in
 _ADDRESS = re.compile(r"(?P<host>[^:\s]+):(?P<port>\d{1,5})")
 
 
+# Seconds a loop that lost Redis waits before its n-th attempt in a row (redis-py's backoff object,
+# `.compute(n)`): 0.1, 0.2, 0.4 ... at most 5. The stream workers and the gateway's result reader.
+RECONNECT_BACKOFF = ExponentialBackoff(cap=5.0, base=0.05)
+
+
 def connect(where: str | Settings, timeout: float | None = None, retries: int = 3) -> redis.Redis:
     """A client that returns bytes (payloads are binary) and retries a lost connection `retries`
     times with backoff; `timeout` bounds connecting and each reply (None: no bound). Every

@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 import redis
-from redis.backoff import ExponentialBackoff
 
 from sentivis import redis_io, streams
 from sentivis.logs import setup_logging
@@ -32,8 +31,7 @@ log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]  # a stream entry: id and fields
 
-# Seconds to wait after the 1st, 2nd, 3rd ... failure in a row: 0.1, 0.2, 0.4, ... at most 5.
-BACKOFF = ExponentialBackoff(cap=5.0, base=0.05)
+BACKOFF = redis_io.RECONNECT_BACKOFF
 
 
 class StreamWorker:
