@@ -188,14 +188,16 @@ def make_teacher(name: str, cfg, checkpoint: str | None = None, resume: str | No
     probabilities = {key: predict_views(model, getattr(data, key).images, bf16=bf16) for key in SPLITS}
     history = ckpt["metrics"]["history"]
     train_seconds = sum(h["seconds"] for h in history)
-    threads = ckpt["config"].get("threads") or 0
+    # CPU time where the history has it; older runs only know wall time, times their threads.
+    cpu_seconds = (sum(h["cpu_seconds"] for h in history) if all("cpu_seconds" in h for h in history)
+                   else train_seconds * (ckpt["config"].get("threads") or 1))
     info = {"recipe": ckpt["config"], "checkpoint_sha256": file_sha256(checkpoint),
             "multiply_adds": count_multiply_adds(model), "views": VIEWS,
             "val_accuracy": ckpt["metrics"]["val_accuracy"], "best_epoch": ckpt["metrics"]["best_epoch"],
             "val_accuracy_views": float((probabilities["val"].argmax(1) == data.val.labels).mean()),
             "train_accuracy_views": float((probabilities["train"].argmax(1) == data.train.labels).mean()),
             "training_seconds": round(train_seconds, 1), "prediction_seconds": round(time.perf_counter() - started, 1),
-            "cpu_hours": round(train_seconds * (threads or 1) / 3600, 2) if cfg.device == "cpu" else None,
+            "cpu_hours": round(cpu_seconds / 3600, 2) if cfg.device == "cpu" else None,
             "device": ckpt["config"].get("device", "cpu"), "cpu": cpu_name(),
             "data": {"source": data.source, "train": data.train.name, "val": data.val.name}}
     path = save(Path(out_dir or TEACHERS_DIR) / name, name, probabilities, data, info)

@@ -35,7 +35,8 @@ class EpochResult:
     val_loss: float
     val_accuracy: float
     learning_rate: float
-    seconds: float
+    seconds: float  # wall clock
+    cpu_seconds: float = 0.0  # CPU time of the process, all threads: what a shared machine really spent
 
 
 ProgressCallback = Callable[[EpochResult, int], None]
@@ -251,10 +252,11 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
         history, best, start_epoch = restore(run, state)
 
     for epoch in range(start_epoch, cfg.epochs + 1):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         train_loss, train_acc, lr = train_one_epoch(run, epoch, show_progress)
         val_loss, val_acc = validate(run.evaluated, data.val, device)
-        result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started)
+        result = EpochResult(epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started,
+                             time.process_time() - cpu_started)
         history.append(asdict(result))
         if show_progress:
             tqdm.write(f"epoch {epoch}/{cfg.epochs}  loss {train_loss:.4f}  acc {train_acc:.4f}  "
