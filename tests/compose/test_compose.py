@@ -6,7 +6,7 @@ classifiers, and the stack is taken down with its volumes at the end. Run with
 `make test-compose` (it needs a Docker engine; tests/compose/conftest.py skips it otherwise).
 
 SENTIVIS_COMPOSE picks the client ("docker compose" if it works, else "docker-compose");
-SENTIVIS_HTTP_PORT the host port of nginx (8080).
+SENTIVIS_HTTP_PORT the host port of nginx (a free port if unset).
 """
 from __future__ import annotations
 
@@ -27,12 +27,14 @@ import pytest
 from sentivis import streams
 from sentivis.client import FrameClient
 from sentivis.labels import EMOTIONS
+from sentivis.stack import free_port
 from sentivis.samples import astronaut_frame, pasted_frame
 from sentivis.tracking import iou
 from tests.conftest import FER_CSV
 
 REPO = Path(__file__).resolve().parents[2]
-HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT", "8080"))
+# A free port unless told: a user's own stack (or anything else) on 8080 must not fail the test.
+HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT") or free_port())
 URL = f"http://127.0.0.1:{HTTP_PORT}"
 BUILD_TIMEOUT_S = 1500
 HEALTH_TIMEOUT_S = 180

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from sentivis.stack import free_port
 from tests.swarm.harness import REPO, Docker, Netns, Stack, Swarm, WorkerDaemon, wait_until
 
 TOKEN = uuid.uuid4().hex
-HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT", "8080"))
+# A free port unless told: a user's own stack (or anything else) on 8080 must not fail the test.
+HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT") or free_port())
 URL = f"http://127.0.0.1:{HTTP_PORT}"
 APP_REPLICAS = {"redis-1": 1, "redis-2": 1, "sentinel-1": 1, "sentinel-2": 1, "sentinel-3": 1, "gateway": 2,
                 "detector": 1, "classifier": 1, "trainer": 1, "frontend": 1}
