@@ -224,7 +224,11 @@ def estimate_basis(card: dict[str, Any] | None) -> dict[str, Any] | None:
     """
     try:
         training = card["training"]
-        seconds, epochs = float(training["summary"]["training_seconds"]), int(training["summary"]["epochs_run"])
+        summary = training["summary"]
+        epochs = int(summary["epochs_run"])
+        # The median epoch, where the card has it: a run paused for a while is not slower per epoch.
+        seconds = (float(summary["epoch_seconds_median"]) * epochs if "epoch_seconds_median" in summary
+                   else float(summary["training_seconds"]))
         widths = [int(w) for w in training["config"]["widths"]]
         precision = training["config"].get("precision", "fp32")
     except (KeyError, TypeError, ValueError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -73,7 +74,9 @@ def _history_summary(history: list[dict], best_epoch: int) -> dict:
     return {"epochs_run": len(history), "best_epoch": best_epoch,
             "best_val_accuracy": max(h["val_accuracy"] for h in history),
             "final": {k: last[k] for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy")},
-            "training_seconds": round(sum(h["seconds"] for h in history), 1)}
+            "training_seconds": round(sum(h["seconds"] for h in history), 1),
+            # Wall time includes any pause of the run; the median epoch does not (duration estimates).
+            "epoch_seconds_median": round(statistics.median(h["seconds"] for h in history), 1)}
 
 
 def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Path | FaceDataset | None = None,

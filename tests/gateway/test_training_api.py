@@ -38,13 +38,15 @@ def datasets(tmp_path):
 def test_the_estimate_scales_the_shipped_models_measured_run():
     basis = training.estimate_basis(SHIPPED_CARD)
     summary = SHIPPED_CARD["training"]["summary"]
-    assert basis["seconds"] == summary["training_seconds"] and basis["epochs"] == summary["epochs_run"]
+    per_epoch = summary.get("epoch_seconds_median", summary["training_seconds"] / summary["epochs_run"])
+    assert basis["seconds"] == pytest.approx(per_epoch * summary["epochs_run"])
+    assert basis["epochs"] == summary["epochs_run"]
     assert basis["cpu"] == SHIPPED_CARD["speed"]["cpu"] and basis["training_faces"] == 28709
     defaults = training.check_params({"dataset": "x"})
     # The defaults are the shipped model's recipe, so their epochs take as long as it measured.
     assert (defaults["widths"], defaults["precision"]) == (basis["widths"], basis["precision"])
     assert training.estimate_seconds(defaults, basis) == pytest.approx(
-        summary["training_seconds"] / summary["epochs_run"] * defaults["epochs"])
+        per_epoch * defaults["epochs"])
     half = training.estimate_seconds({**defaults, "epochs": 10}, basis)
     assert training.estimate_seconds({**defaults, "epochs": 20}, basis) == pytest.approx(2 * half)
     narrow = [w // 2 for w in defaults["widths"]]
@@ -54,6 +56,18 @@ def test_the_estimate_scales_the_shipped_models_measured_run():
     bf16 = training.estimate_seconds({**defaults, "epochs": 10, "precision": "bf16"}, basis)
     assert fp32 == pytest.approx(bf16 * training.PRECISION_SPEEDUP["bf16"])
     assert training.estimate_seconds({**defaults, "minutes": 12.5}, basis) == 750
+
+
+def test_a_paused_epoch_does_not_slow_the_estimate():
+    # epochs of 1000 (paused), 100, 110 and 105 s
+    summary = {"epochs_run": 4, "training_seconds": 1315.0, "epoch_seconds_median": 107.5}
+    card = {"training": {"summary": summary, "config": {"widths": [8, 16], "precision": "fp32"}}}
+    basis = training.estimate_basis(card)
+    assert basis["seconds"] == pytest.approx(4 * 107.5)
+    params = training.check_params({"dataset": "x", "epochs": 10, "widths": [8, 16], "precision": "fp32"})
+    assert training.estimate_seconds(params, basis) == pytest.approx(1075.0)
+    del summary["epoch_seconds_median"]  # an older card: its wall time is all there is
+    assert training.estimate_basis(card)["seconds"] == 1315.0
 
 
 @pytest.mark.parametrize("card", [None, {}, {"training": {"summary": {"training_seconds": 0, "epochs_run": 3},

@@ -103,6 +103,8 @@ def test_export_writes_a_checked_model_and_its_card(tmp_path, checkpoint, fer_cs
     assert card["model"]["parameters"] > 0 and card["model"]["multiply_adds"] > card["model"]["parameters"]
     assert card["speed"]["ms_per_face"] > 0 and card["speed"]["batch"] == 1 and card["speed"]["threads"] == 1
     assert card["training"]["summary"]["epochs_run"] == 2 and len(card["training"]["history"]) == 2
+    seconds = sorted(h["seconds"] for h in card["training"]["history"])
+    assert card["training"]["summary"]["epoch_seconds_median"] == pytest.approx(sum(seconds) / 2, abs=0.051)
     assert card["training"]["config"]["widths"] == list(TINY_WIDTHS)
     assert "48x48" in card["preprocessing"]["input"] and card["created_at"]
     for figure in ("confusion", "curves"):
