@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 
 Entry = tuple[bytes, dict[bytes, bytes]]  # a stream entry: id and fields
 
-BACKOFF = redis_io.RECONNECT_BACKOFF
-
 
 class StreamWorker:
     """Subclasses name their stream and group and implement `handle`; the other hooks are optional."""
@@ -97,13 +95,13 @@ class StreamWorker:
                 failures = 0
             except redis.RedisError as exc:
                 failures += 1
-                delay = BACKOFF.compute(failures)
+                delay = redis_io.RECONNECT_BACKOFF.compute(failures)
                 log.warning("Redis: %s; retrying in %.1f s", exc or type(exc).__name__, delay)
                 client = _closed(client)  # a fresh connection re-creates the group a restarted Redis lost
                 self.stopping.wait(delay)
             except Exception:  # noqa: BLE001 - a bug must not end the service; the loop goes on
                 failures += 1
-                delay = BACKOFF.compute(failures)
+                delay = redis_io.RECONNECT_BACKOFF.compute(failures)
                 log.exception("unexpected error; continuing in %.1f s", delay)
                 self.stopping.wait(delay)
         if client is not None:
