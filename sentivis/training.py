@@ -13,6 +13,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 PRECISIONS = ("fp32", "bf16")
+ARCHITECTURES = ("vgg", "resnet")
 MAX_WIDTHS = 8
 MAX_WIDTH = 1024
 IMAGE_SIZE = 48
@@ -63,6 +64,9 @@ class TrainConfig:
     warmup_epochs: float = knob(1.0, "linear learning-rate warm-up, in epochs", low=0.0, high=100.0)
     label_smoothing: float = knob(0.1, "label smoothing of the hard-label loss", low=0.0, high=0.9)
     dropout: float = knob(0.3, "dropout before the classifier layer", low=0.0, high=0.9)
+    arch: str = knob("vgg", "network family: vgg (EmotionNet, two convs per stage, the shipped model's) or "
+                            "resnet (two residual blocks per stage, twice as deep: a teacher)",
+                     choices=ARCHITECTURES, job=False)
     widths: tuple[int, ...] = knob((24, 48, 96, 192, 384), "channels of each conv stage (wider: more "
                                    "accurate and slower)")
     precision: str = knob("bf16", "bf16 autocasts the forward pass and loss (float32 weights): about 1.7x "

@@ -36,6 +36,10 @@ CARD_FORMAT = 1
 PARITY_TOLERANCE = 1e-4
 
 
+ARCHITECTURE_NAMES = {"vgg": "EmotionNet, VGG-style CNN (trainer/model.py)",
+                      "resnet": "ResEmotionNet, residual CNN (trainer/model.py)"}
+
+
 def sibling_paths(onnx_path: Path) -> dict[str, Path]:
     """The files that travel with a model: <stem>.card.json, <stem>.confusion.png, <stem>.curves.png."""
     stem = onnx_path.with_suffix("")
@@ -138,7 +142,7 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
                           "passes_per_face": 2 if mirror_average else 1,
                           "note": ("each 48x48 crop is run with its mirror image in one batch and the logits "
                                    "averaged, inside the graph" if mirror_average else "one pass per crop")},
-            "model": {"architecture": "EmotionNet, VGG-style CNN (trainer/model.py)",
+            "model": {"architecture": ARCHITECTURE_NAMES[config.get("arch", "vgg")],
                       "widths": list(config["widths"]), "parameters": count_parameters(net),
                       "multiply_adds": count_multiply_adds(net)},
             "speed": model_speed(staged["onnx"], benchmark_runs),

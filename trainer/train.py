@@ -20,7 +20,7 @@ from sentivis.training import PRECISIONS, TrainConfig
 from trainer.augment import augment_batch, mix_batch
 from trainer.data import FaceDataset, FaceSplit, load_dataset
 from trainer.files import temp_path_for
-from trainer.model import EmotionNet
+from trainer.model import build_network
 from trainer.teachers import targets_for as teacher_targets
 
 CHECKPOINT_FORMAT = 1
@@ -72,8 +72,8 @@ class Schedule:
         return self.peak * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def build_model(cfg: TrainConfig) -> EmotionNet:
-    return EmotionNet(widths=tuple(cfg.widths), dropout=cfg.dropout)
+def build_model(cfg: TrainConfig) -> torch.nn.Module:
+    return build_network(cfg.arch, cfg.widths, cfg.dropout)
 
 
 def build_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -226,9 +226,9 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
     model = build_model(cfg)
     if cfg.init:
         start, start_ckpt = load_model(cfg.init)
-        if tuple(start_ckpt["config"]["widths"]) != tuple(cfg.widths):
-            raise ValueError(f"--init {cfg.init}: its widths {tuple(start_ckpt['config']['widths'])} differ from "
-                             f"{tuple(cfg.widths)}")
+        theirs = (start_ckpt["config"].get("arch", "vgg"), tuple(start_ckpt["config"]["widths"]))
+        if theirs != (cfg.arch, tuple(cfg.widths)):
+            raise ValueError(f"--init {cfg.init}: its network {theirs} differs from {(cfg.arch, tuple(cfg.widths))}")
         model.load_state_dict(start.state_dict())
     model = model.to(device).to(memory_format=torch.channels_last)
     state = torch.load(resume, map_location=device, weights_only=False) if resume else None
@@ -307,7 +307,7 @@ def save_atomic(obj: dict, path: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def save_checkpoint(path: Path, model: EmotionNet, cfg: TrainConfig, data: FaceDataset, history: list[dict],
+def save_checkpoint(path: Path, model: torch.nn.Module, cfg: TrainConfig, data: FaceDataset, history: list[dict],
                     best: dict) -> None:
     save_atomic({
         "format": CHECKPOINT_FORMAT,
@@ -321,11 +321,11 @@ def save_checkpoint(path: Path, model: EmotionNet, cfg: TrainConfig, data: FaceD
     }, path)
 
 
-def load_model(checkpoint_path: str | Path, device: str = "cpu") -> tuple[EmotionNet, dict]:
+def load_model(checkpoint_path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
     checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
     if "state_dict" not in checkpoint:
         raise ValueError(f"{checkpoint_path}: not a Sentivis checkpoint (no state_dict)")
     cfg = checkpoint["config"]
-    model = EmotionNet(widths=tuple(cfg["widths"]), dropout=cfg["dropout"])
+    model = build_network(cfg.get("arch", "vgg"), cfg["widths"], cfg["dropout"])
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device).eval(), checkpoint

@@ -16,7 +16,7 @@ from trainer.augment import mix_batch
 from trainer.cli import build_parser, main
 from trainer.data import load_dataset
 from trainer.evaluate import ten_crops, to_float
-from trainer.model import EmotionNet, count_multiply_adds
+from trainer.model import EmotionNet, ResEmotionNet, count_multiply_adds
 from trainer.train import Schedule, load_model, predict_logits, train
 
 
@@ -199,5 +199,21 @@ def test_a_run_can_start_from_a_checkpoint(tmp_path, fer_csv):
     after = torch.load(tmp_path / "warm.resume.pt", weights_only=False)["last_state_dict"]["features.0.weight"]
     assert torch.allclose(start, after, atol=1e-4)
     assert warm["history"][0]["train_loss"] < cold["history"][0]["train_loss"]
-    with pytest.raises(ValueError, match="widths"):
+    with pytest.raises(ValueError, match="differs"):
         train(tiny(fer_csv, tmp_path / "x.pt", widths=(4, 8, 16), init=str(first)), show_progress=False)
+    with pytest.raises(ValueError, match="resnet"):
+        train(tiny(fer_csv, tmp_path / "x.pt", arch="resnet", init=str(first)), show_progress=False)
+
+
+def test_a_residual_teacher_trains_loads_and_predicts(tmp_path, fer_csv):
+    out = tmp_path / "res.pt"
+    metrics = train(tiny(fer_csv, out, arch="resnet", epochs=1), show_progress=False)
+    model, ckpt = load_model(out)
+    assert isinstance(model, ResEmotionNet) and ckpt["config"]["arch"] == "resnet"
+    assert metrics["history"][0]["train_loss"] > 0
+    # Twice the convs of the VGG net of the same widths, each stage but the first halving the size.
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(convs) == 1 + 4 * len(TINY_WIDTHS)
+    data = load_dataset(str(fer_csv))
+    logits = predict_logits(model, data.val.images)
+    assert logits.shape == (len(data.val), 7) and np.isfinite(logits).all()
