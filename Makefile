@@ -5,6 +5,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FRONTEND_STAMP := frontend/node_modules/.installed
+# Node's socket.io-client, pinned, for the conformance tests (tests/clients)
+CLIENTS_STAMP := tests/clients/node/node_modules/.installed
 APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
 .PHONY: up test setup system-deps test-deps frontend test-python test-frontend test-e2e bench clean audit
@@ -45,7 +47,11 @@ $(FRONTEND_STAMP): $(wildcard frontend/package-lock.json)
 	  command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }; \
 	  cd frontend && npm ci --no-audit --no-fund && touch node_modules/.installed; fi
 
-test-python: setup
+$(CLIENTS_STAMP): tests/clients/node/package-lock.json
+	command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
+	cd tests/clients/node && npm ci --no-audit --no-fund && touch node_modules/.installed
+
+test-python: setup $(CLIENTS_STAMP)
 	$(PY) -m pytest
 
 test-frontend: frontend
@@ -59,7 +65,7 @@ audit: setup
 	$(PY) -m reliability audit
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist test-artifacts
+	rm -rf $(VENV) frontend/node_modules frontend/dist test-artifacts tests/clients/node/node_modules
 
 # The product as users deploy it (docker-compose.yml): images built, the stack run and tested for
 # real (tests/compose). Needs a Docker engine; without a container registry, run

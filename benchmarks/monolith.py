@@ -1,6 +1,6 @@
 """`python -m benchmarks.monolith --port P`: the baseline, a naive one-process backend.
 
-One Flask-SocketIO process (threading mode, Werkzeug) that runs the frame pipeline
+One Flask + python-socketio process (threading mode, Werkzeug) that runs the frame pipeline
 (sentivis.pipeline: decode, detect, crop, classify) inside the `frame` handler and emits the same
 `inference` event as the gateway. No queues, no in-flight cap, no dropping: what a first prototype
 would do. To give it its best chance each connection thread has its own detector and model, so
@@ -13,11 +13,12 @@ import logging
 import threading
 import time
 
+import socketio
 from flask import Flask, jsonify
-from flask_socketio import SocketIO, emit
+from werkzeug.serving import run_simple
 
 from sentivis.faces import DecodeError
-from sentivis.protocol import SOCKETIO_SERIALIZER
+from sentivis.protocol import SOCKETIO_PATHS
 from sentivis.pipeline import FramePipeline
 from sentivis.settings import get_settings
 
@@ -30,25 +31,26 @@ def pipeline() -> FramePipeline:
     return _local.pipeline
 
 
-def create_app() -> tuple[Flask, SocketIO]:
+def create_app() -> socketio.WSGIApp:
+    """The Flask app behind a MessagePack Socket.IO endpoint on the gateway's path (the load client's)."""
     settings = get_settings()
     app = Flask(__name__)
-    socketio = SocketIO(app, async_mode="threading", async_handlers=False, serializer=SOCKETIO_SERIALIZER,
-                        max_http_buffer_size=settings.max_message_bytes)
+    sio = socketio.Server(async_mode="threading", async_handlers=False, serializer="msgpack",
+                          max_http_buffer_size=settings.max_message_bytes)
 
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
 
-    @socketio.on("frame")
-    def on_frame(payload=None):
+    @sio.on("frame")
+    def on_frame(sid, payload=None):
         received = time.time()
         frame_id = payload.get("frame_id") if isinstance(payload, dict) else None
         frames = pipeline()
         try:
             rgb = frames.decode(bytes(payload["image"]))
         except (DecodeError, KeyError, TypeError):
-            emit("frame_error", {"frame_id": frame_id, "code": "decode_failed", "message": "bad JPEG"})
+            sio.emit("frame_error", {"frame_id": frame_id, "code": "decode_failed", "message": "bad JPEG"}, to=sid)
             return
         decoded = time.time()
         faces, crops = frames.detect(rgb)
@@ -59,15 +61,15 @@ def create_app() -> tuple[Flask, SocketIO]:
             face["id"] = i
         ms = lambda a, b: round((b - a) * 1000, 3)  # noqa: E731
         model = frames.model
-        emit("inference", {"frame_id": frame_id, "width": rgb.shape[1], "height": rgb.shape[0], "faces": faces,
-                           "models": {"emotion": {"ready": model is not None,
-                                                  "version": model.version if model else None}},
-                           "latency": {"server_ms": ms(received, time.time()), "queue_ms": 0.0,
-                                       "decode_ms": ms(received, decoded), "detect_ms": ms(decoded, detected),
-                                       "classify_ms": ms(detected, done)},
-                           "dropped_frames": 0})
+        sio.emit("inference", {"frame_id": frame_id, "width": rgb.shape[1], "height": rgb.shape[0], "faces": faces,
+                               "models": {"emotion": {"ready": model is not None,
+                                                      "version": model.version if model else None}},
+                               "latency": {"server_ms": ms(received, time.time()), "queue_ms": 0.0,
+                                           "decode_ms": ms(received, decoded), "detect_ms": ms(decoded, detected),
+                                           "classify_ms": ms(detected, done)},
+                               "dropped_frames": 0}, to=sid)
 
-    return app, socketio
+    return socketio.WSGIApp(sio, app, socketio_path=SOCKETIO_PATHS["msgpack"])
 
 
 def main() -> None:
@@ -75,8 +77,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5002)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    app, socketio = create_app()
-    socketio.run(app, host="127.0.0.1", port=args.port, allow_unsafe_werkzeug=True, log_output=False)
+    run_simple("127.0.0.1", args.port, create_app(), threaded=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ export default defineConfig({
   server: {
     proxy: {
       "/socket.io": { target: gateway, ws: true },
+      "/socket.io-msgpack": { target: gateway, ws: true },
       "/api": gateway,
       "/healthz": gateway,
       "/readyz": gateway,

@@ -1,52 +1,71 @@
-"""`python -m gateway`: the gateway on gunicorn's threaded worker (one process, many threads).
+"""`python -m gateway`: the gateway on gevent, one process, a greenlet per connection.
 
-One worker process, because Socket.IO connections and their state live in that process;
-threads carry the long-lived WebSocket connections (Flask-SocketIO's threading mode).
+gevent, as Flask-SocketIO and python-socketio recommend for production: an idle WebSocket costs a
+few greenlets' memory, not an OS thread from a fixed pool (gunicorn's gthread worker froze at 200
+connections, health checks included). The patch comes first, so that every socket, lock, sleep and
+thread below (redis-py, the broker's reader and sweeper, python-engineio) cooperates; the CPU work
+between two waits (a frame's checks, the tracker) is short, so no connection stalls the others.
 """
-from __future__ import annotations
+from gevent import monkey
 
-import logging
+monkey.patch_all()
 
-from gunicorn.app.base import BaseApplication
+import logging  # noqa: E402 - after the patch, on purpose
+import resource  # noqa: E402
+import signal  # noqa: E402
 
-from gateway.app import create_app
-from gateway.auth import check_exposure
-from sentivis.logs import setup_logging
-from sentivis.settings import get_settings
+import gevent  # noqa: E402
+from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: E402
+
+from gateway.app import create_app  # noqa: E402
+from gateway.auth import check_exposure  # noqa: E402
+from sentivis.logs import setup_logging  # noqa: E402
+from sentivis.settings import get_settings  # noqa: E402
 
 log = logging.getLogger("gateway")
+LISTEN_BACKLOG = 2048  # a burst of connections waits in the kernel rather than being reset
 
 
-class GatewayServer(BaseApplication):
-    def __init__(self, settings):
-        self.settings = settings
-        super().__init__()
+class Handler(WSGIHandler):
+    """A connection whose WebSocket ended is closed: pywsgi would otherwise read what is left on it
+    (the client's close frame) as the next HTTP request, and log it as a malformed one."""
 
-    def load_config(self):
-        s = self.settings
-        self.cfg.set("bind", f"{s.gateway_host}:{s.gateway_port}")
-        self.cfg.set("workers", 1)
-        self.cfg.set("worker_class", "gthread")
-        self.cfg.set("threads", 200)
-        self.cfg.set("timeout", 60)
-        self.cfg.set("graceful_timeout", 5)
-        self.cfg.set("loglevel", s.log_level.lower())
-        self.cfg.set("accesslog", None)
-        self.cfg.set("control_socket_disable", True)  # a fixed socket path would clash between stacks
+    def run_application(self):
+        try:
+            super().run_application()
+        finally:
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
 
-    def load(self):
-        app, _, broker = create_app(self.settings)
-        broker.start()
-        log.info("gateway %s listening on http://%s:%d", broker.gateway_id, self.settings.gateway_host,
-                 self.settings.gateway_port)
-        return app
+
+def raise_file_limit() -> int:
+    """Every connection is a file descriptor: the soft limit goes up to the hard one (often 1024 -> 1M)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 def main() -> None:
     settings = get_settings()
     setup_logging("gateway", settings.log_level)
     check_exposure(settings)  # before binding: no open gateway on a public address by accident
-    GatewayServer(settings).run()
+    files = raise_file_limit()
+    gateway = create_app(settings, async_mode="gevent")
+    server = WSGIServer((settings.gateway_host, settings.gateway_port), gateway.wsgi, backlog=LISTEN_BACKLOG,
+                        handler_class=Handler, log=None, error_log=logging.getLogger("gateway.http"))
+    gateway.broker.start()
+
+    def stop() -> None:
+        log.info("stopping: closing %d connections", len(gateway.connections))
+        server.stop(timeout=5)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(sig, stop)
+    log.info("gateway %s listening on http://%s:%d (%d file descriptors)", gateway.broker.gateway_id,
+             settings.gateway_host, settings.gateway_port, files)
+    server.serve_forever()
+    gateway.broker.stop()
 
 
 if __name__ == "__main__":

@@ -1,19 +1,23 @@
-"""The Flask-SocketIO application: the browser namespace, health, the REST API, the frontend."""
+"""The gateway as one WSGI application: two Socket.IO endpoints (one per parser), health, the REST
+API and the frontend, over one result broker."""
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import socketio
 from flask import Flask, jsonify, send_from_directory
 from flask_cors import CORS
-from flask_socketio import SocketIO
 
+from gateway import prometheus
 from gateway.api import api
 from gateway.auth import protect_rest
 from gateway.broker import ResultBroker
 from gateway.connections import Connections
 from gateway.health import health
-from gateway.sockets import BrowserNamespace
-from sentivis.protocol import SOCKETIO_SERIALIZER
+from gateway.sockets import BrowserEvents
+from gateway.transport import PACKETS, SocketServer
 from sentivis.settings import Settings
 
 PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sentivis</title></head>
@@ -25,33 +29,57 @@ PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"
 </body></html>"""
 
 
-def create_app(settings: Settings) -> tuple[Flask, SocketIO, ResultBroker]:
-    """The app, its Socket.IO server and the result broker (not started: the caller starts it)."""
+@dataclass
+class Gateway:
+    wsgi: socketio.WSGIApp  # what the server runs: both endpoints, then the Flask app
+    flask: Flask
+    sockets: dict[str, SocketServer]  # parser -> its endpoint
+    connections: Connections
+    broker: ResultBroker  # not started: the caller starts it
+
+
+def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
+    """The gateway. async_mode: python-socketio's, "gevent" when the process is monkey-patched
+    (`python -m gateway`), "threading" for a gateway inside a test process."""
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # probabilities keep the FER label order, as in Socket.IO events
-    socketio = create_socketio(app, settings)
+    origins = list(settings.cors_origins)
+    if origins:
+        CORS(app, resources={r"/api/*": {"origins": origins}})
     connections = Connections(settings)
-    # Results go out through python-socketio's server itself: nothing of Flask is needed to emit them.
-    broker = ResultBroker(settings, connections, lambda event, payload, sid: socketio.server.emit(event, payload, to=sid))
-    app.extensions["sentivis"] = {"settings": settings, "broker": broker, "connections": connections}
-    BrowserNamespace(settings, connections, broker).register(socketio)
+    broker = ResultBroker(settings, connections)
+    events = BrowserEvents(settings, connections, broker)
+    sockets: dict[str, SocketServer] = {}
+
+    def sessions_open() -> int:
+        return sum(len(server.eio.sockets) for server in sockets.values())
+
+    for parser in PACKETS:
+        sockets[parser] = socket_server(parser, settings, async_mode, sessions_open)
+    prometheus.watch_sessions(sockets)
+    wsgi = app.wsgi_app
+    for server in sockets.values():
+        events.serve(server)
+        wsgi = socketio.WSGIApp(server, wsgi, socketio_path=server.path)
+    app.extensions["sentivis"] = {"settings": settings, "broker": broker, "connections": connections,
+                                  "sockets": sockets}
     protect_rest(app, settings)
     app.register_blueprint(health)
     app.register_blueprint(api)
     register_frontend(app, Path(settings.frontend_dir))
-    return app, socketio, broker
+    return Gateway(wsgi, app, sockets, connections, broker)
 
 
-def create_socketio(app: Flask, settings: Settings) -> SocketIO:
-    """Socket.IO on the app. python-socketio checks the Origin header: same origin only unless
-    SENTIVIS_CORS_ORIGINS lists others (which also get CORS on /api)."""
-    origins = list(settings.cors_origins)
-    if origins:
-        CORS(app, resources={r"/api/*": {"origins": origins}})
-    # async_handlers=False: one connection's events are handled in order, on its own thread.
-    return SocketIO(app, async_mode="threading", cors_allowed_origins=origins or None, async_handlers=False,
-                    serializer=SOCKETIO_SERIALIZER, max_http_buffer_size=settings.max_message_bytes,
-                    ping_interval=10, ping_timeout=10)
+def socket_server(parser: str, settings: Settings, async_mode: str, sessions_open) -> SocketServer:
+    """One endpoint. python-socketio checks the Origin header: same origin only unless
+    SENTIVIS_CORS_ORIGINS lists others (which also get CORS on /api). Engine.IO sessions (of both
+    endpoints) are bounded a little above max_connections: room for those being refused `server_full`."""
+    # async_handlers=False: one connection's events are handled in order, on its own thread (greenlet).
+    limit = settings.max_connections + max(100, settings.max_connections // 10) if settings.max_connections else 0
+    return SocketServer(parser, limit, sessions_open, async_mode=async_mode, cors_allowed_origins=list(settings.cors_origins) or None,
+                        async_handlers=False, max_http_buffer_size=settings.max_message_bytes,
+                        ping_interval=10, ping_timeout=10, logger=logging.getLogger("gateway.socketio"),
+                        engineio_logger=logging.getLogger("gateway.engineio"))
 
 
 def register_frontend(app: Flask, dist: Path) -> None:

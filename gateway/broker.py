@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import redis
 
@@ -29,7 +29,6 @@ from sentivis.tracking import PersonTracker
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[str, dict[str, Any], str], None]  # (event, payload, sid)
 RESULT_STREAM_TTL_S = 30  # a gateway that is gone leaves no stream behind for long
 
 
@@ -67,14 +66,12 @@ def inference_event(message: FrameMessage, faces: list[dict[str, Any]], dropped_
 
 
 class ResultBroker:
-    """settings: limits and Redis URL; connections: the open browser connections; emit: sends an
-    event to one sid; client: the Redis connection for requests (default: a new one)."""
+    """settings: limits and Redis URL; connections: the open browser connections (each sends its own
+    events); client: the Redis connection for requests (default: a new one)."""
 
-    def __init__(self, settings: Settings, connections: Connections, emit: Emit,
-                 client: redis.Redis | None = None):
+    def __init__(self, settings: Settings, connections: Connections, client: redis.Redis | None = None):
         self.settings = settings
         self.connections = connections
-        self.emit = emit
         self.gateway_id = uuid.uuid4().hex[:12]
         self.result_stream = streams.results_stream(self.gateway_id)
         self.redis = client or redis_io.connect(settings)
@@ -214,7 +211,7 @@ class ResultBroker:
                 except ValueError as exc:  # a worker's face the tracker cannot read
                     log.warning("frame %s: malformed faces in the result: %s", message.frame_id, exc)
                     event, payload = "frame_error", frame_error(message.frame_id, "internal_error")
-        self.emit(event, payload, conn.sid)
+        conn.send(event, payload)
 
     def _inference(self, conn: Connection, message: FrameMessage) -> dict[str, Any]:
         event = inference_event(message, tracked_faces(conn.tracker, message), conn.dropped_frames)
@@ -251,7 +248,7 @@ class ResultBroker:
                     self.admission.done(len(late))
                     prometheus.frames_dropped.labels("timeout").inc(len(late))
                 for fid in late:
-                    self.emit("frame_error", frame_error(fid, "timeout"), conn.sid)
+                    conn.send("frame_error", frame_error(fid, "timeout"))
 
     def _streams_backlog(self) -> Backlog | None:
         """Every gateway's frames waiting or in work in the work streams, and how many the detectors

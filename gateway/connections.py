@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
 
 from gateway.limits import TokenBucket
 from sentivis.settings import Settings
@@ -12,12 +15,16 @@ from sentivis.tracking import PersonTracker, TrackerConfig
 @dataclass
 class Connection:
     sid: str
+    server: socketio.Server  # the endpoint (parser) it connected to: its events go out through it
     tracker: PersonTracker  # this connection's people: ids and smoothed emotions (used under `lock`)
     bucket: TokenBucket  # frames per second, checked before anything else
     address: str = "unknown"  # the client's address, counted against the per-address limit
     in_flight: dict[int, float] = field(default_factory=dict)  # frame_id -> received_at
     dropped_frames: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, event: str, payload: dict[str, Any]) -> None:
+        self.server.emit(event, payload, to=self.sid)
 
 
 class Connections:
@@ -38,8 +45,8 @@ class Connections:
         """A tracker with the gateway's settings: one per connection, one per uploaded image."""
         return PersonTracker(self.tracker_config)
 
-    def open(self, sid: str, address: str = "unknown") -> Connection:
-        conn = Connection(sid, self.new_tracker(), TokenBucket(self._settings.max_frames_per_second), address)
+    def open(self, sid: str, server: socketio.Server, address: str = "unknown") -> Connection:
+        conn = Connection(sid, server, self.new_tracker(), TokenBucket(self._settings.max_frames_per_second), address)
         with self._lock:
             self._by_sid[sid] = conn
         return conn

@@ -1,7 +1,8 @@
 """Per-connection and per-address limits, checked before a frame or a connection costs anything.
 
 A token bucket caps frames per second on one connection; a counter caps Socket.IO connections
-per client address. Both are plain thread-safe objects the Socket.IO handlers consult first.
+per client address (gateway/proxies.py says which address that is). Both are plain thread-safe
+objects the Socket.IO handlers consult first.
 """
 from __future__ import annotations
 
@@ -62,11 +63,3 @@ class AddressLimiter:
         with self._lock:
             return self._open[address]
 
-
-def client_address(environ: dict) -> str:
-    """The peer's address as the WSGI server saw it.
-
-    Behind a reverse proxy this is the proxy's address; X-Forwarded-For is not trusted, because
-    any client can send it.
-    """
-    return environ.get("REMOTE_ADDR") or "unknown"

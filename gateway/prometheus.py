@@ -1,7 +1,7 @@
 """The gateway's Prometheus counters, gauges and histograms, served at GET /metrics."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -23,6 +23,8 @@ server_latency = Histogram("sentivis_server_latency_seconds", "Gateway receive t
 stage_latency = Histogram("sentivis_stage_latency_seconds", "Time per pipeline stage", ["stage"],
                           buckets=LATENCY_BUCKETS, registry=REGISTRY)
 connections = Gauge("sentivis_connections", "Open Socket.IO connections", registry=REGISTRY)
+sessions = Gauge("sentivis_transport_sessions", "Open Engine.IO sessions (connected to Socket.IO or not yet), by "
+                 "endpoint", ["endpoint"], registry=REGISTRY)
 connections_refused = Counter("sentivis_connections_refused_total", "Socket.IO connections refused at connect",
                               ["reason"], registry=REGISTRY)
 frames_in_flight = Gauge("sentivis_frames_in_flight", "Frames between receive and emit", registry=REGISTRY)
@@ -34,6 +36,12 @@ admission_budget = Gauge("sentivis_admission_budget_frames",
                          registry=REGISTRY)
 workers_rate = Gauge("sentivis_workers_rate_fps", "Frames per second the workers serve, as measured for admission",
                      registry=REGISTRY)
+
+
+def watch_sessions(servers: dict[str, Any]) -> None:
+    """sentivis_transport_sessions reads each endpoint's Engine.IO sessions when /metrics is scraped."""
+    for parser, server in servers.items():
+        sessions.labels(parser).set_function(lambda eio=server.eio: len(eio.sockets))
 
 
 def watch_admission(admission: Admission) -> None:

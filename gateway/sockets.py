@@ -1,28 +1,29 @@
-"""The Socket.IO events of one browser connection: connect (auth, per-address limit, `limits`),
-`frame` (rate limit, checks, submit) and disconnect.
+"""The Socket.IO events of one client connection, the same on both endpoints (gateway/transport.py):
+connect (auth, capacity, per-address limit, then `limits`), `frame` (rate limit, checks, submit),
+any other event (refused) and disconnect.
 
-Every refusal happens before the connection holds anything or a frame is decoded; the client
-gets the reason as text (connect) or as a `frame_error` with its code.
-
-connect and disconnect go through Flask-SocketIO (they need the request's environ: auth, the
-client's address); `frame` is registered straight on python-socketio's server, which calls it
-before any namespace (`register`): no Flask request context is made and torn down per frame,
-which profiled at about a sixth of the gateway's time for a frame refused under overload.
+Every refusal happens before the connection holds anything or a frame is decoded; the client gets
+the reason as a connect error whose message starts with its code and whose data is {"code": ...}
+(connect), or as a `frame_error` with its code.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from flask import request
-from flask_socketio import ConnectionRefusedError, Namespace, SocketIO
+import socketio
+from socketio.exceptions import ConnectionRefusedError
 
 from gateway import prometheus
 from gateway.auth import connect_token, token_matches
 from gateway.broker import ResultBroker, frame_error
 from gateway.connections import Connections
 from gateway.frame_checks import FrameRejected, validate_frame
-from gateway.limits import AddressLimiter, client_address
+from gateway.limits import AddressLimiter
+from gateway.proxies import TrustedProxies
 from sentivis.settings import Settings
+
+EVENTS = ("frame",)  # what a client may send
 
 
 def limits_event(settings: Settings) -> dict[str, Any]:
@@ -38,50 +39,55 @@ def claimed_frame_id(payload: Any) -> int | None:
     return frame_id if isinstance(frame_id, int) and not isinstance(frame_id, bool) else None
 
 
-class BrowserNamespace(Namespace):
-    """The default namespace. settings: limits and auth; connections: per-connection state;
-    broker: where checked frames go."""
+def refused(code: str, message: str) -> ConnectionRefusedError:
+    prometheus.connections_refused.labels(code).inc()
+    return ConnectionRefusedError(f"{code}: {message}", {"code": code})
+
+
+class BrowserEvents:
+    """settings: limits and auth; connections: per-connection state; broker: where checked frames go."""
 
     def __init__(self, settings: Settings, connections: Connections, broker: ResultBroker):
-        super().__init__("/")
         self.settings = settings
         self.connections = connections
         self.broker = broker
         self.per_address = AddressLimiter(settings.max_connections_per_address)
-        self._sio = None  # python-socketio's server, once registered
+        self.proxies = TrustedProxies(settings.trusted_proxies)
 
-    def register(self, socketio: SocketIO) -> None:
-        """Serve the default namespace of `socketio`: connect and disconnect here, frames directly."""
-        socketio.on_namespace(self)
-        self._sio = socketio.server
-        self._sio.on("frame", self.on_frame_event, namespace=self.namespace)
+    def serve(self, server: socketio.Server) -> None:
+        """Handle the events of `server`, one endpoint."""
+        server.on("connect", partial(self.on_connect, server))
+        server.on("disconnect", self.on_disconnect)
+        server.on("frame", self.on_frame)
+        server.on("*", self.on_other_event)
 
-    def on_connect(self, auth=None):
+    def on_connect(self, server: socketio.Server, sid: str, environ: dict, auth: Any = None) -> None:
         s = self.settings
-        if s.auth_token and not token_matches(s.auth_token, connect_token(auth, request.environ)):
-            prometheus.connections_refused.labels("unauthorized").inc()
-            raise ConnectionRefusedError("unauthorized: connect with auth={'token': SENTIVIS_AUTH_TOKEN}")
-        address = client_address(request.environ)
+        if s.auth_token and not token_matches(s.auth_token, connect_token(auth, environ)):
+            raise refused("unauthorized", "connect with auth={'token': SENTIVIS_AUTH_TOKEN}")
+        if s.max_connections > 0 and len(self.connections) >= s.max_connections:
+            raise refused("server_full", f"this gateway holds its limit of {s.max_connections} connections; "
+                                         "try again later")
+        address = self.proxies.client_address(environ)
         if not self.per_address.acquire(address):
-            prometheus.connections_refused.labels("too_many_connections").inc()
-            raise ConnectionRefusedError(f"too many connections from {address}: the limit is "
-                                         f"{s.max_connections_per_address} per address")
-        self.connections.open(request.sid, address)
+            raise refused("too_many_connections", f"too many connections from {address}: the limit is "
+                                                  f"{s.max_connections_per_address} per address")
+        conn = self.connections.open(sid, server, address)
         prometheus.connections.inc()
         # Sent before the client's own connect event fires; socket.io clients deliver it after.
-        self.emit("limits", limits_event(s), room=request.sid)
+        conn.send("limits", limits_event(s))
 
-    def on_disconnect(self, *_):
-        conn = self.connections.get(request.sid)
+    def on_disconnect(self, sid: str, *_: Any) -> None:
+        conn = self.connections.get(sid)
         if conn is None:
             return  # refused at connect
         self.broker.forget(conn)
         self.per_address.release(conn.address)
-        self.connections.close(request.sid)
+        self.connections.close(sid)
         prometheus.connections.dec()
 
-    def on_frame_event(self, sid: str, payload: Any = None) -> None:
-        """One `frame` event of connection `sid` (python-socketio's handler signature)."""
+    def on_frame(self, sid: str, payload: Any = None, *_: Any) -> None:
+        """One `frame` event of connection `sid`."""
         prometheus.frames_received.inc()
         conn = self.connections.get(sid)
         if conn is None:
@@ -89,17 +95,23 @@ class BrowserNamespace(Namespace):
         if not conn.bucket.take():  # before any look at the payload: a flood costs as little as possible
             with conn.lock:
                 conn.dropped_frames += 1
-            self._reject(sid, frame_error(claimed_frame_id(payload), "rate_limited"))
+            self._reject(conn, frame_error(claimed_frame_id(payload), "rate_limited"))
             return
         try:
             frame = validate_frame(payload, self.settings)
         except FrameRejected as exc:
-            self._reject(sid, frame_error(exc.frame_id, exc.code, exc.message))
+            self._reject(conn, frame_error(exc.frame_id, exc.code, exc.message))
             return
         submitted = self.broker.submit(conn, frame)
         if not submitted.accepted:
-            self._reject(sid, submitted.error)
+            self._reject(conn, submitted.error)
 
-    def _reject(self, sid: str, error: dict[str, Any]) -> None:
+    def on_other_event(self, event: str, sid: str, *_: Any) -> None:
+        conn = self.connections.get(sid)
+        if conn is not None:
+            self._reject(conn, frame_error(None, "unknown_event", f"unknown event {event[:64]!r}: a client sends "
+                                                                  f"{', '.join(EVENTS)}"))
+
+    def _reject(self, conn, error: dict[str, Any]) -> None:
         prometheus.frames_rejected.labels(error["code"]).inc()
-        self._sio.emit("frame_error", error, to=sid, namespace=self.namespace)
+        conn.send("frame_error", error)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import socketio
 
 from sentivis.adaptive import AdaptiveRate
-from sentivis.protocol import SOCKETIO_SERIALIZER
+from sentivis.protocol import SOCKETIO_PATHS
 
 
 @dataclass
@@ -46,11 +46,14 @@ def _jpeg_and_faces(frame: Any) -> tuple[bytes, int]:
 
 
 class FrameClient:
+    """parser: "msgpack" (a frame is one binary message) or "default" (JSON and an attachment, as any
+    Socket.IO client without configuration); each has its own endpoint (sentivis.protocol.SOCKETIO_PATHS)."""
+
     def __init__(self, url: str, token: str | None = None, reconnection: bool = False, connect: bool = True,
-                 timeout: float = 10.0, **connect_kwargs: Any):
-        self.url, self.token = url, token
+                 timeout: float = 10.0, parser: str = "msgpack", **connect_kwargs: Any):
+        self.url, self.token, self.parser = url, token, parser
         self.sio = socketio.Client(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0,
-                                   serializer=SOCKETIO_SERIALIZER)
+                                   serializer="default" if parser == "default" else "msgpack")
         self.events: list[tuple[str, dict]] = []  # every event received, in order
         self.records: dict[int, FrameRecord] = {}  # every frame sent with an int frame_id
         self.late_events = 0  # answers to frames this client never sent, or sent and answered already
@@ -74,7 +77,8 @@ class FrameClient:
     def connect(self, timeout: float = 10.0, **connect_kwargs: Any) -> "FrameClient":
         if self.token:
             connect_kwargs.setdefault("auth", {"token": self.token})
-        self.sio.connect(self.url, transports=["websocket"], wait_timeout=timeout, **connect_kwargs)
+        connect_kwargs.setdefault("transports", ["websocket"])
+        self.sio.connect(self.url, socketio_path=SOCKETIO_PATHS[self.parser], wait_timeout=timeout, **connect_kwargs)
         return self
 
     def close(self) -> None:

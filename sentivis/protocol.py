@@ -23,10 +23,10 @@ import numpy as np
 
 from sentivis.contract import CROP_SIZE
 
-# The Socket.IO packets between the gateway and every client (the page's socket.io-msgpack-parser,
-# sentivis.client, the tests): MessagePack, so a frame is one binary WebSocket message rather than
-# a JSON header plus a binary attachment (half the messages to parse), and answers are binary too.
-SOCKETIO_SERIALIZER = "msgpack"
+# The gateway's Socket.IO endpoints, by parser (docs/PROTOCOL.md): the default one (JSON text with
+# binary attachments) where any client lands with its library's defaults, and MessagePack, where a
+# frame is one binary WebSocket message (half the messages to parse) and answers are binary too.
+SOCKETIO_PATHS = {"default": "socket.io", "msgpack": "socket.io-msgpack"}
 
 # frame_error codes, sent to the browser; docs/PROTOCOL.md lists them (tests/docs checks it).
 ERROR_CODES = {
@@ -47,6 +47,7 @@ ERROR_CODES = {
     "timeout": "no result arrived in time; the frame was given up",
     "unavailable": "the processing backend is unavailable",
     "internal_error": "the frame could not be processed",
+    "unknown_event": "the gateway takes no such event from a client",
 }
 
 

@@ -77,9 +77,18 @@ class Settings:
     max_frames_per_second: float = setting(
         30.0, "frames per second per connection (token bucket, 1 s burst); more are dropped "
               "(`rate_limited`); `0`: no limit")
+    max_connections: int = setting(
+        2000, "Socket.IO connections one gateway holds; past it a new client is refused at connect "
+              "(`server_full`), while health and metrics keep answering ([CAPACITY.md](CAPACITY.md))")
     max_connections_per_address: int = setting(
-        20, "Socket.IO connections per client address; more are refused at connect; `0`: no limit "
-            "(behind a reverse proxy every client has the proxy's address: raise it there)")
+        20, "Socket.IO connections per client address; more are refused at connect "
+            "(`too_many_connections`); `0`: no limit. Behind the product's own proxy the address is the "
+            "client's, as the proxy reports it (`SENTIVIS_TRUSTED_PROXIES`)")
+    trusted_proxies: tuple[str, ...] = setting(
+        (), "comma-separated addresses, networks (`10.0.0.0/8`) or host names of the reverse proxies whose "
+            "`X-Forwarded-For` is believed: a connection from one of them counts against the limits as the "
+            "client the header names; from anyone else the header is ignored. Compose, Swarm and Kubernetes "
+            "set it to their proxy; empty: no proxy is trusted")
     auth_token: str = setting(
         "", "shared secret: Socket.IO clients send `auth={\"token\": ...}`, REST clients `Authorization: "
             "Bearer ...`; `/healthz` and the app's static files stay open; empty: no auth "

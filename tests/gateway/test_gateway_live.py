@@ -267,9 +267,7 @@ def limits_on_connect(url: str) -> dict:
     """The `limits` event a fresh connection gets."""
     import socketio
 
-    from sentivis.protocol import SOCKETIO_SERIALIZER
-
-    sio = socketio.Client(reconnection=False, serializer=SOCKETIO_SERIALIZER)
+    sio = socketio.Client(reconnection=False)
     got = []
     sio.on("limits", got.append)
     sio.connect(url, transports=["websocket"], wait_timeout=10)

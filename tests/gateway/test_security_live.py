@@ -5,7 +5,6 @@ import urllib.request
 import socketio
 
 from sentivis.client import FrameClient
-from sentivis.protocol import SOCKETIO_SERIALIZER
 
 TOKEN = "test-token-0123456789abcdef"
 NOT_JPEG = b"GIF89a" + bytes(200)
@@ -22,7 +21,7 @@ def http_status(url: str, token: str | None = None) -> int:
 
 def refusal(url: str, headers=None, **connect_kwargs) -> str | None:
     """None if the Socket.IO connection is accepted, else the reason the server gave."""
-    sio = socketio.Client(reconnection=False, serializer=SOCKETIO_SERIALIZER)
+    sio = socketio.Client(reconnection=False)  # the default parser, on the default path
     reasons = []
     sio.on("connect_error", lambda data=None: reasons.append(data))
     try:

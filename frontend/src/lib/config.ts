@@ -5,7 +5,9 @@ export function gatewayUrl(): string {
 }
 
 // Frames in flight, their timeout and the rate limit come from the gateway (lib/limits.ts).
-export const SOCKET_PATH = "/socket.io";
+// The gateway's MessagePack endpoint (a frame is one binary message); any client with the default
+// parser uses /socket.io (docs/PROTOCOL.md).
+export const SOCKET_PATH = "/socket.io-msgpack";
 export const FRAME_WIDTH = 320;
 export const FRAME_HEIGHT = 240;
 export const DEFAULT_FPS = 10;

@@ -1,0 +1,112 @@
+"""Real clients, each with its library's defaults and with MessagePack, against a real stack.
+
+python-socketio (python_client.py) and Node's socket.io-client (node/conformance.mjs, a pinned npm
+package that `make` installs) run the same session; each report must show real answers (faces where
+they are, emotions, person ids that stay with their faces), the announced limits, the frame_error
+codes, the token refused and accepted, a transport as the library chose it, and a reconnection.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sentivis.labels import EMOTIONS
+from sentivis.samples import astronaut_frame, pasted_frame
+from sentivis.settings import SHIPPED_MODEL
+from sentivis.stack import Stack
+from sentivis.tracking import iou
+from tests.clients import python_client
+
+NODE_DIR = Path(__file__).parent / "node"
+TOKEN = "conformance-token-0123456789"
+PARSERS = ("default", "msgpack")
+
+
+@pytest.fixture(scope="module")
+def stack(redis_server, tmp_path_factory):
+    redis_server.client().flushall()
+    env = {"SENTIVIS_EMOTION_WEIGHTS": str(SHIPPED_MODEL), "SENTIVIS_AUTH_TOKEN": TOKEN, "SENTIVIS_HEARTBEAT_S": "0.5",
+           "SENTIVIS_MAX_FRAME_AGE_MS": "5000", "SENTIVIS_FRAME_TIMEOUT_MS": "10000"}
+    s = Stack(1, 1, redis_url=redis_server.url, env=env, log_dir=tmp_path_factory.mktemp("stack"))
+    s.start_ready(timeout=120)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory):
+    """Three frames of three faces, then one of the astronaut: (JPEG bytes, file paths, face boxes)."""
+    folder = tmp_path_factory.mktemp("frames")
+    three, places = pasted_frame()
+    one, box = astronaut_frame()
+    images = [three, three, three, one]
+    paths = []
+    for i, data in enumerate(images):
+        paths.append(folder / f"{i}.jpg")
+        paths[-1].write_bytes(data)
+    return images, paths, [places] * 3 + [[box]]
+
+
+def node_session(url: str, parser: str, paths: list[Path]) -> dict:
+    done = subprocess.run(["node", str(NODE_DIR / "conformance.mjs"), url, TOKEN, parser, *map(str, paths)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def check(report: dict, parser: str, places: list[list[dict]], stack: Stack) -> None:
+    refusal = report["refusal"]
+    assert refusal["refused"] and refusal["message"].startswith("unauthorized"), refusal
+    assert refusal["data"] == {"code": "unauthorized"}
+    assert report["limits"]["max_in_flight"] >= 1 and set(report["limits"]) >= {"frame_timeout_ms", "max_frame_bytes"}
+    # The library's own choice: the default client upgraded from long-polling to WebSocket.
+    assert report["transport"] == "websocket"
+    answers = report["answers"]
+    assert [a["event"] for a in answers] == ["inference"] * len(places), answers
+    for answer, boxes in zip(answers, places):
+        assert len(answer["faces"]) == len(boxes), answer
+        for box in boxes:
+            best = max(answer["faces"], key=lambda f: iou(f["box"], box))
+            assert iou(best["box"], box) > 0.5, (box, answer["faces"])
+        for face in answer["faces"]:
+            emotion = face["emotion"]
+            assert emotion["label"] in EMOTIONS and list(emotion["probabilities"]) == list(EMOTIONS)
+            assert abs(sum(emotion["probabilities"].values()) - 1) < 1e-3
+    ids = [sorted((f["box"]["x"] // 40, f["id"]) for f in a["faces"]) for a in answers[:3]]
+    assert ids[0] == ids[1] == ids[2] and len({i for _, i in ids[0]}) == 3, "ids stay with their faces"
+    codes = [(e["code"], e["frame_id"]) for e in report["errors"]]
+    assert codes == [("not_jpeg", len(places) + 1), ("invalid_frame_id", None)]
+    after = report["after_reconnect"]
+    assert after["limits"] == report["limits"]
+    assert after["answer"]["event"] == "inference" and len(after["answer"]["faces"]) == 3
+    assert "Traceback" not in stack.logs(100_000)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_python_socketio(stack, frames, parser):
+    images, _, places = frames
+    check(python_client.session(stack.url, TOKEN, parser, images), parser, places, stack)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_node_socket_io_client(stack, frames, parser):
+    _, paths, places = frames
+    check(node_session(stack.url, parser, paths), parser, places, stack)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_client_at_the_other_parsers_endpoint_is_told_where_to_go(stack, parser):
+    """python-socketio with one parser on the other's path: a connect error naming the right path."""
+    other = "msgpack" if parser == "default" else "default"
+    sio = python_client.client(parser)
+    reasons = []
+    sio.on("connect_error", lambda data=None: reasons.append(data))
+    with pytest.raises(python_client.socketio.exceptions.ConnectionError):
+        sio.connect(stack.url, auth={"token": TOKEN}, socketio_path=python_client.SOCKETIO_PATHS[other],
+                    transports=["websocket"], wait_timeout=10)
+    [reason] = reasons
+    assert reason["message"].startswith("wrong_parser") and f"/{python_client.SOCKETIO_PATHS[parser]}/" in \
+        reason["message"], reason
