@@ -19,6 +19,8 @@ import threading
 import time
 from typing import Callable
 
+from sentivis.settings import SettingsError
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 NAME_TTL_S = 5.0  # a proxy replaced by the orchestrator is followed within this long
 
@@ -59,7 +61,7 @@ class TrustedProxies:
             except ValueError:
                 name = entry.strip()
                 if not name or any(c.isspace() or c in "/[]@" for c in name):
-                    raise ValueError(f"SENTIVIS_TRUSTED_PROXIES: {entry!r} is not an address, a network or a "
+                    raise SettingsError(f"SENTIVIS_TRUSTED_PROXIES: {entry!r} is not an address, a network or a "
                                      "host name") from None
                 self.names.append(name)
         self._resolve, self._clock = resolve, clock

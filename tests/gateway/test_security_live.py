@@ -2,6 +2,7 @@
 import time
 import urllib.request
 
+import pytest
 import socketio
 
 from sentivis.client import FrameClient
@@ -59,7 +60,7 @@ def test_connections_over_the_per_address_limit_are_refused_with_a_reason(start_
     first, second = FrameClient(url), FrameClient(url)
     try:
         reason = refusal(url)
-        assert reason and "too many connections" in reason and "2 per address" in reason
+        assert reason and reason.startswith("too_many_connections") and "2 per address" in reason
         first.close()
         deadline = time.monotonic() + 5
         while refusal(url) is not None:  # the slot comes back once the server saw the disconnect
@@ -67,6 +68,55 @@ def test_connections_over_the_per_address_limit_are_refused_with_a_reason(start_
             time.sleep(0.1)
     finally:
         second.close()
+
+
+def test_a_forged_forwarded_header_gives_a_direct_client_no_extra_allowance(start_gateway):
+    # A proxy is trusted, but this client is not it: its X-Forwarded-For is not read.
+    url, _ = start_gateway(SENTIVIS_MAX_CONNECTIONS_PER_ADDRESS="2", SENTIVIS_TRUSTED_PROXIES="192.0.2.1")
+    clients = [FrameClient(url, headers={"X-Forwarded-For": f"198.51.100.{i}"}) for i in range(2)]
+    try:
+        reason = refusal(url, headers={"X-Forwarded-For": "198.51.100.9"})
+        assert reason and reason.startswith("too_many_connections") and "127.0.0.1" in reason
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_behind_a_trusted_proxy_each_client_counts_as_itself(start_gateway):
+    # This test plays the proxy (loopback is trusted): it forwards 6 people, 3 of them from one address.
+    url, _ = start_gateway(SENTIVIS_MAX_CONNECTIONS_PER_ADDRESS="2", SENTIVIS_TRUSTED_PROXIES="127.0.0.1")
+    people = [FrameClient(url, headers={"X-Forwarded-For": f"1.2.3.4, 198.51.100.{i}"}) for i in range(5)]
+    same = [FrameClient(url, headers={"X-Forwarded-For": "203.0.113.5"}) for _ in range(2)]
+    try:
+        reason = refusal(url, headers={"X-Forwarded-For": "203.0.113.5"})
+        assert reason and reason.startswith("too_many_connections") and "203.0.113.5" in reason
+    finally:
+        for c in people + same:
+            c.close()
+
+
+def test_past_its_capacity_a_gateway_refuses_at_connect_and_keeps_answering_health(start_gateway):
+    url, _ = start_gateway(SENTIVIS_MAX_CONNECTIONS="3")
+    clients = [FrameClient(url) for _ in range(3)]
+    try:
+        sio = socketio.Client(reconnection=False)
+        reasons = []
+        sio.on("connect_error", lambda data=None: reasons.append(data))
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            sio.connect(url, wait_timeout=10)
+        assert reasons[0]["message"].startswith("server_full") and reasons[0]["data"] == {"code": "server_full"}
+        assert http_status(url + "/healthz") == 200
+        metrics = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+        assert 'sentivis_connections_refused_total{reason="server_full"} 1.0' in metrics
+        assert "sentivis_connections 3.0" in metrics
+        clients.pop().close()
+        deadline = time.monotonic() + 5
+        while refusal(url) is not None:  # a place comes back once the server saw the disconnect
+            assert time.monotonic() < deadline, "the closed connection's place never came back"
+            time.sleep(0.1)
+    finally:
+        for c in clients:
+            c.close()
 
 
 def handshake_status(url: str, origin: str) -> int:
