@@ -32,10 +32,11 @@ class LoadResult:
 
 
 def run_load(url: str, frames: list[SampleFrame], clients: int, fps: float, duration: float,
-             drain_s: float = 4.0, adaptive: bool = False) -> LoadResult:
+             drain_s: float = 4.0, adaptive: bool = False, **client_options) -> LoadResult:
     """Connect `clients` clients, send for `duration` s, then wait up to `drain_s` for the answers.
-    adaptive: the clients lower and raise their rate as the page does (FrameClient.start)."""
-    load_clients = [FrameClient(url) for _ in range(clients)]
+    adaptive: the clients lower and raise their rate as the page does (FrameClient.start);
+    client_options: FrameClient's (parser, socketio_path ...)."""
+    load_clients = [FrameClient(url, **client_options) for _ in range(clients)]
     try:
         primers = [threading.Thread(target=c.prime, args=(frames[0],), daemon=True) for c in load_clients]
         for t in primers:

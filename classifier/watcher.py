@@ -83,6 +83,7 @@ class ModelWatcher:
             if candidate.sha256 and model.sha256 != candidate.sha256:
                 raise ModelFileError(f"{model.path} does not match the registered version {candidate.version} "
                                      f"(sha256 {model.sha256[:12]}, registered {candidate.sha256[:12]})")
+            model.warm_up()  # before it serves: the first faces it classifies are not slower than the rest
         except ModelFileError as exc:
             self.last_error = str(exc)
             log.error("not using the new model (%s): %s", "still serving " + self.model.version

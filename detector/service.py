@@ -21,6 +21,7 @@ import redis
 from sentivis import protocol, redis_io, streams
 from sentivis.faces import DecodeError, FaceDetector, decode_jpeg, find_faces
 from sentivis.settings import Settings
+from sentivis.warmup import face_jpeg
 from sentivis.worker import Entry, StreamWorker
 
 log = logging.getLogger("detector")
@@ -51,6 +52,20 @@ class DetectorService(StreamWorker):
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="detect") if threads > 1 else None
         self.counters = Counters()
         self._counters_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """The warm-up frame decoded, searched and cropped on every graph (each thread has its own)."""
+        s = self.settings
+        rgb = decode_jpeg(face_jpeg(), max_pixels=s.max_frame_pixels)
+        graphs = [self._graphs.get() for _ in range(max(1, s.detector_threads))]
+        try:
+            for graph in graphs:
+                faces, _ = find_faces(graph, rgb, s.face_margin, s.face_shift)
+                if not faces:
+                    log.warning("the warm-up frame's face was not found (detector_min_score %s)", s.detector_min_score)
+        finally:
+            for graph in graphs:
+                self._graphs.put(graph)
 
     def heartbeat_info(self) -> dict[str, Any]:
         c = self.counters

@@ -54,7 +54,7 @@ def main() -> None:
     gateway = create_app(settings, async_mode="gevent")
     server = WSGIServer((settings.gateway_host, settings.gateway_port), gateway.wsgi, backlog=LISTEN_BACKLOG,
                         handler_class=Handler, log=None, error_log=logging.getLogger("gateway.http"))
-    gateway.broker.start()
+    gateway.start()
 
     def stop() -> None:
         log.info("stopping: closing %d connections", len(gateway.connections))
@@ -65,7 +65,7 @@ def main() -> None:
     log.info("gateway %s listening on http://%s:%d (%d file descriptors)", gateway.broker.gateway_id,
              settings.gateway_host, settings.gateway_port, files)
     server.serve_forever()
-    gateway.broker.stop()
+    gateway.stop()
 
 
 if __name__ == "__main__":

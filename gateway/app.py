@@ -16,6 +16,7 @@ from gateway.auth import protect_rest
 from gateway.broker import ResultBroker
 from gateway.connections import Connections
 from gateway.health import health
+from gateway.probe import ReadinessProbe
 from gateway.sockets import BrowserEvents
 from gateway.transport import PACKETS, SocketServer
 from sentivis.settings import Settings
@@ -35,7 +36,16 @@ class Gateway:
     flask: Flask
     sockets: dict[str, SocketServer]  # parser -> its endpoint
     connections: Connections
-    broker: ResultBroker  # not started: the caller starts it
+    broker: ResultBroker  # not started: the caller starts it (start())
+    probe: ReadinessProbe
+
+    def start(self) -> None:
+        self.broker.start()
+        self.probe.start()
+
+    def stop(self) -> None:
+        self.probe.stop()
+        self.broker.stop()
 
 
 def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
@@ -48,6 +58,7 @@ def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
         CORS(app, resources={r"/api/*": {"origins": origins}})
     connections = Connections(settings)
     broker = ResultBroker(settings, connections)
+    probe = ReadinessProbe(broker.analyze_once, settings.ready_max_ms, interval_s=0.25)
     events = BrowserEvents(settings, connections, broker)
     sockets: dict[str, SocketServer] = {}
 
@@ -62,12 +73,12 @@ def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
         events.serve(server)
         wsgi = socketio.WSGIApp(server, wsgi, socketio_path=server.path)
     app.extensions["sentivis"] = {"settings": settings, "broker": broker, "connections": connections,
-                                  "sockets": sockets}
+                                  "sockets": sockets, "probe": probe}
     protect_rest(app, settings)
     app.register_blueprint(health)
     app.register_blueprint(api)
     register_frontend(app, Path(settings.frontend_dir))
-    return Gateway(wsgi, app, sockets, connections, broker)
+    return Gateway(wsgi, app, sockets, connections, broker, probe)
 
 
 def socket_server(parser: str, settings: Settings, async_mode: str, sessions_open) -> SocketServer:

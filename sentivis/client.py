@@ -78,7 +78,8 @@ class FrameClient:
         if self.token:
             connect_kwargs.setdefault("auth", {"token": self.token})
         connect_kwargs.setdefault("transports", ["websocket"])
-        self.sio.connect(self.url, socketio_path=SOCKETIO_PATHS[self.parser], wait_timeout=timeout, **connect_kwargs)
+        connect_kwargs.setdefault("socketio_path", SOCKETIO_PATHS[self.parser])
+        self.sio.connect(self.url, wait_timeout=timeout, **connect_kwargs)
         return self
 
     def close(self) -> None:

@@ -115,6 +115,12 @@ class EmotionModel:
                  for i in range(0, len(pixels), self.batch)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    def warm_up(self) -> None:
+        """One run at batch 1 and one at the largest batch: ONNX Runtime's first run of each shape
+        allocates and plans, which a served frame should not pay."""
+        for n in sorted({1, self.batch}):
+            self.predict(np.zeros((n, CROP_SIZE, CROP_SIZE), dtype=np.uint8))
+
     def info(self) -> dict[str, Any]:
         """What results and heartbeats carry as models["emotion"]."""
         return {"ready": True, "version": self.version, "sha256": self.sha256,

@@ -67,6 +67,9 @@ class Settings:
     admission_min_frames: int = setting(
         8, "a backlog of frames in flight (every gateway's) that is always admitted, whatever the measured "
            "rate (keeps the workers busy while the rate is measured)")
+    ready_max_ms: float = setting(
+        250.0, "`/readyz` says ready only while the gateway's probe frame (a real face, sent through the whole "
+               "pipeline every few seconds) comes back within this many milliseconds, three times in a row")
     max_frame_bytes: int = setting(
         1_000_000, "bytes per frame, checked before any decode (`frame_too_large`)")
     max_message_bytes: int = setting(

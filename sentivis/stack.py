@@ -506,18 +506,22 @@ class Stack:
 
 
 # -- `sentivis up` ---------------------------------------------------------------------------
-def _announce(stack: Stack, host: str) -> None:
+def _announce(stack: Stack, host: str, token: str) -> None:
+    """Print the URL once the gateway says it is ready: warm, a frame sent now is answered at once."""
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{stack.port}/"
     deadline = time.monotonic() + 120
+    status: object = None
     while time.monotonic() < deadline and not stack.stopping.is_set():
         try:
-            with urllib.request.urlopen(url + "healthz", timeout=1):
-                say("sentivis", f"Sentivis is running at {url}  (Ctrl-C to stop)")
-                return
+            code, status = get_json(url + "readyz", timeout=2, token=token or None)
         except OSError:
-            time.sleep(0.3)
+            code = None
+        if code == 200:
+            say("sentivis", f"Sentivis is running at {url}  (Ctrl-C to stop)")
+            return
+        time.sleep(0.3)
     if not stack.stopping.is_set():
-        say("sentivis", f"the gateway did not answer at {url} within 120 s; see its log above")
+        say("sentivis", f"the gateway at {url} was not ready within 120 s ({status}); see the logs above")
 
 
 def main(argv: list[str] | None = None, prog: str = "sentivis up") -> int:
@@ -542,7 +546,7 @@ def main(argv: list[str] | None = None, prog: str = "sentivis up") -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stack.stopping.set())
     stack.start()
-    threading.Thread(target=_announce, args=(stack, settings.gateway_host), daemon=True).start()
+    threading.Thread(target=_announce, args=(stack, settings.gateway_host, settings.auth_token), daemon=True).start()
     stack.supervise()
     say("sentivis", "stopping")
     stack.stop()

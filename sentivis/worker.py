@@ -1,6 +1,8 @@
 """The stream worker: one consumer of one Redis stream in a consumer group, as every worker service runs.
 
-Connect and create the group if it is missing; then, until stop(): the service's housekeeping and
+First `warm_up` (the warm-up frame through the service's whole path: a replica says it is there only
+when it would serve a frame at normal speed). Then connect and create the group if it is missing;
+until stop(): the service's housekeeping and
 a heartbeat between reads; entries a dead consumer left pending (XAUTOCLAIM, twice per
 claim_idle_ms), else new ones (XREADGROUP); each batch to the service's `handle`. A lost Redis is
 retried with exponential backoff on a fresh connection, which also re-creates the group that a
@@ -55,6 +57,10 @@ class StreamWorker:
         """The service's part of its heartbeat (service, consumer and pid are added)."""
         return {"ready": True}
 
+    def warm_up(self) -> None:
+        """Called once, before the first connection and heartbeat: run sentivis.warmup's frame through
+        what a frame pays for the first time (graphs, sessions, lazy imports)."""
+
     def connected(self, client: redis.Redis) -> None:
         """Called on every new connection, before the first read."""
 
@@ -76,6 +82,9 @@ class StreamWorker:
     def run(self) -> None:
         """Serve until stop(); a lost Redis is retried with backoff, never fatal."""
         log.info("%s consumer %s on %s (group %s)", self.service, self.consumer, self.stream, self.group)
+        started = time.monotonic()
+        self.warm_up()
+        log.info("warmed up in %.0f ms", (time.monotonic() - started) * 1000)
         client: redis.Redis | None = None
         failures = 0
         while not self.stopping.is_set():

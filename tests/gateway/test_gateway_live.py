@@ -22,8 +22,15 @@ def gateway(start_gateway):
     return start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="10000", SENTIVIS_MAX_FRAME_BYTES="500000")[0]
 
 
-def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1, timeout=10.0):
-    """Take `count` frames off the frames stream and answer them as detector+classifier would."""
+def is_probe(message) -> bool:
+    """The gateway's own readiness probe (gateway/probe.py), not a client's frame."""
+    return message.sid.startswith("oneshot:")
+
+
+def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1, timeout=10.0,
+                counted=lambda m: not is_probe(m)):
+    """Answer frames off the frames stream as detector+classifier would, until `count` of those
+    `counted` (by default clients' frames, not the gateway's probes) were answered; returns those."""
     try:  # from the stream's start: the frames were queued before this worker arrived
         client.xgroup_create(streams.FRAMES, "test-workers", id="0", mkstream=True)
     except redis.ResponseError:
@@ -43,7 +50,8 @@ def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1,
                 message.models = {"emotion": {"ready": True, "version": "test"}}
                 message.error = error
                 redis_io.send_result(client, message, 1000)
-                answered.append(message)
+                if counted(message):
+                    answered.append(message)
     assert len(answered) == count, f"only {len(answered)} of {count} frames arrived on the stream"
     return answered
 
@@ -64,10 +72,18 @@ def test_health_ready_and_metrics(gateway, redis_url):
     status, body = get_json(gateway + "/readyz")
     assert status == 503 and body["redis"] is True and body["detectors"] == 0
     client = redis.Redis.from_url(redis_url)
-    redis_io.heartbeat(client, "detector", "d1", {"service": "detector"}, 5)
-    redis_io.heartbeat(client, "classifier", "c1", {"service": "classifier", "model": {"ready": True, "version": "v1"}}, 5)
+    redis_io.heartbeat(client, "detector", "d1", {"service": "detector"}, 60)
+    redis_io.heartbeat(client, "classifier", "c1", {"service": "classifier", "model": {"ready": True, "version": "v1"}}, 60)
+    # Workers beat, but no frame is answered: not ready, the probe says why.
     status, body = get_json(gateway + "/readyz")
-    assert status == 200 and body["models"]["emotion"]["version"] == "v1"
+    assert status == 503 and (body["detectors"], body["classifiers"]) == (1, 1) and not body["probe"]["ready"]
+    # Now the probe frames come back with a face, in time: ready after three in a row.
+    deadline = time.monotonic() + 30
+    while (status := get_json(gateway + "/readyz")[0]) != 200 and time.monotonic() < deadline:
+        [probe] = play_worker(client, faces_of=lambda m: [happy_face(100)], count=1, timeout=10, counted=is_probe)
+        assert (probe.width, probe.height) == (320, 240)
+    status, body = get_json(gateway + "/readyz")
+    assert status == 200 and body["models"]["emotion"]["version"] == "v1" and body["probe"]["ready"], body
     import urllib.request
     text = urllib.request.urlopen(gateway + "/metrics").read().decode()
     assert "sentivis_frames_received_total" in text
@@ -190,7 +206,8 @@ def test_bad_frames_get_specific_errors_and_the_connection_stays_usable(gateway,
         assert browser.wait_frame(100)[0] == "inference"
         assert other.wait_frame(200)[0] == "inference"
         assert not other.of(100) and not browser.of(200), "each client gets only its own results"
-        assert client.xlen(streams.FRAMES) == 3, "no bad frame reached the stream"
+        queued = [decode(fields)[0] for _, fields in client.xrange(streams.FRAMES)]
+        assert len([m for m in queued if not is_probe(m)]) == 3, "no bad frame reached the stream"
     finally:
         browser.close()
         other.close()

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import psutil
 import redis
 
@@ -107,3 +108,29 @@ def test_runner_refuses_a_port_in_use():
                               env={**os.environ, "SENTIVIS_GATEWAY_PORT": str(port)},
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and f"port {port} is in use" in proc.stdout + proc.stderr
+
+
+def test_the_first_frames_after_ready_are_answered_like_any_later_ones():
+    """`sentivis up` says it is running once the gateway is ready, and ready means warm: a camera at
+    15 fps from that moment gets every one of its first 60 frames answered, as fast as later ones."""
+    port = free_port()
+    runner = RunnerProcess({"SENTIVIS_GATEWAY_PORT": str(port), "SENTIVIS_EMOTION_WEIGHTS": emotion_weights()})
+    try:
+        url = runner.wait_for(r"Sentivis is running at (http://\S+)").group(1)
+        camera = FrameClient(url).start([astronaut_frame()[0]], 15, duration=8)
+        camera.wait(lambda _: len(camera.records) >= 120, timeout=30)
+        camera.stop()
+        assert camera.wait_answered(timeout=30)
+        records = sorted(camera.records.values(), key=lambda r: r.frame_id)
+        first, later = records[:60], records[60:120]
+        assert [r.code or r.event for r in first] == ["inference"] * 60, [r.code or r.event for r in first]
+        p95 = lambda rs: float(np.percentile([r.rtt_ms for r in rs if r.event == "inference"], 95))  # noqa: E731
+        print(f"\nround trip p95: first 60 frames {p95(first):.0f} ms, the next 60 {p95(later):.0f} ms")
+        assert p95(first) <= 1.5 * p95(later) + 50, (p95(first), p95(later))
+        camera.close()
+    finally:
+        runner.proc.send_signal(signal.SIGINT)
+        try:
+            runner.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            runner.proc.kill()
