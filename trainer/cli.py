@@ -4,23 +4,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
+from sentivis.training import TrainConfig
 from trainer.data import DataError
+from trainer.evaluate import evaluate_file, format_report
+from trainer.export import export_model, float_path_for, sibling_paths
 from trainer.onnx_io import ModelFileError, ParityError
-from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError
-from trainer.teachers import TeacherFileError
+from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError, quantize_model
+from trainer.teacher import make_teacher
+from trainer.teachers import TeacherFileError, report
+from trainer.train import train
 
 
-def _train_config(args: argparse.Namespace):
-    from sentivis.training import TrainConfig
-
+def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**{f.name: getattr(args, f.name) for f in train_fields()})
 
 
 def _train(args: argparse.Namespace) -> int:
-    from trainer.train import train
-
     metrics = train(_train_config(args), resume=args.resume)
     print(f"best validation accuracy {metrics['val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"checkpoint {args.output}")
@@ -28,8 +30,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _teacher(args: argparse.Namespace) -> int:
-    from trainer.teachers import make_teacher
-
     args.output = args.output or f"artifacts/teachers/{args.name}.pt"
     info = make_teacher(args.name, _train_config(args), checkpoint=args.checkpoint, resume=args.resume,
                         out_dir=args.out_dir)
@@ -39,8 +39,6 @@ def _teacher(args: argparse.Namespace) -> int:
 
 
 def _ensemble(args: argparse.Namespace) -> int:
-    from trainer.teachers import report
-
     result = report(args.teachers)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -53,16 +51,12 @@ def _ensemble(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from trainer.evaluate import evaluate_file, format_report
-
-    report = evaluate_file(args.model, args.data, split=args.split, ten_crop=args.ten_crop)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    result = evaluate_file(args.model, args.data, split=args.split, ten_crop=args.ten_crop)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from trainer.export import export_model, float_path_for, sibling_paths
-
     output = Path(args.output)
     float_output = float_path_for(output) if args.int8 else output
     card = export_model(args.checkpoint, float_output, data=args.data, parity_tolerance=args.parity_tolerance,
@@ -80,14 +74,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _quantize_file(source: Path, output: Path, args: argparse.Namespace) -> dict:
-    from trainer.quantize import quantize_model
-
     return quantize_model(source, output, data=args.data, max_drop=args.max_drop, benchmark_runs=args.benchmark_runs)
 
 
 def _print_quantized(card: dict, output: Path) -> None:
-    from trainer.export import sibling_paths
-
     q, test = card["quantization"], card["metrics"]["test"]
     print(f"quantized {output} to int8: validation accuracy {q['validation_accuracy_float']:.4f} -> "
           f"{q['validation_accuracy_int8']:.4f} (top-1 agreement {q['top1_agreement']:.4f}); {test['split']} "
@@ -101,17 +91,13 @@ def _quantize(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from trainer.tasks import run_worker
+    from trainer.tasks import run_worker  # Celery and a Redis connection: only the worker needs them
 
     run_worker(loglevel=args.loglevel, pool=args.pool)
     return 0
 
 
 def train_fields():
-    from dataclasses import fields
-
-    from sentivis.training import TrainConfig
-
     return [f for f in fields(TrainConfig) if f.metadata["cli"]]
 
 

@@ -1,8 +1,8 @@
 """Teacher predictions: small committed files that let several sessions' CPU hours add up.
 
-A teacher is a network trained once (`python -m trainer teacher`); what outlives it is its
-probabilities for every Training and PublicTest face, averaged over several views (crops x
-mirror), in `trainer/teachers/<name>.npz` (float16, ~0.4 MB) with `<name>.json` beside it (recipe,
+A teacher is a network trained once (`python -m trainer teacher`, trainer/teacher.py); what
+outlives it is its probabilities for every Training and PublicTest face, averaged over several
+views (crops x mirror), in `trainer/teachers/<name>.npz` (float16, ~0.4 MB) with `<name>.json` beside it (recipe,
 accuracy, time spent). The student (`train --teachers ...`) learns the ensemble's averaged
 probabilities. PrivateTest is never predicted here: it stays unseen until the student's export.
 
@@ -137,68 +137,3 @@ def report(paths: list[str]) -> dict:
                           "views": t.info.get("views"), "cpu_hours": t.info.get("cpu_hours")} for t in teachers],
             "ensemble": {"size": len(teachers), "val_accuracy": float((mean["val"].argmax(1) == labels).mean()),
                          "train_accuracy": float((mean["train"].argmax(1) == teachers[0].labels["train"]).mean())}}
-
-
-VIEWS = "ten-crop: the 4 corner and centre 44x44 crops, resized to 48x48, and their mirror images"
-
-
-def predict_views(model, images: np.ndarray, batch_size: int = 512, bf16: bool = False) -> np.ndarray:
-    """A torch model's softmax probabilities, averaged over the ten views of each face.
-
-    bf16: run the network under bfloat16 autocast (about 2x faster on CPUs with AVX-512 bf16; the
-    probabilities change by far less than their float16 storage rounds them).
-    """
-    import torch
-
-    from trainer.evaluate import ten_crops, to_float
-
-    total = np.zeros((len(images), 7), np.float32)
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            x = to_float(images[start:start + batch_size])
-            for view in ten_crops(x):
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    logits = model(torch.from_numpy(np.ascontiguousarray(view))).float()
-                total[start:start + len(x)] += torch.softmax(logits, dim=1).numpy()
-    return total / 10
-
-
-def make_teacher(name: str, cfg, checkpoint: str | None = None, resume: str | None = None,
-                 out_dir: str | Path | None = None) -> dict:
-    """Train a teacher with cfg (or take `checkpoint`), then write its predictions file; returns its info.
-
-    The checkpoint itself is not kept in the repository: only the predictions are.
-    """
-    import time
-
-    from sentivis.registry import file_sha256
-    from trainer.data import load_dataset
-    from trainer.export import cpu_name
-    from trainer.model import count_multiply_adds
-    from trainer.train import load_model, train
-
-    data = load_dataset(cfg.data, seed=cfg.seed)
-    if checkpoint is None:
-        train(cfg, resume=resume, dataset=data)
-        checkpoint = cfg.output
-    model, ckpt = load_model(checkpoint)
-    started = time.perf_counter()
-    bf16 = ckpt["config"].get("precision") == "bf16"
-    probabilities = {key: predict_views(model, getattr(data, key).images, bf16=bf16) for key in SPLITS}
-    history = ckpt["metrics"]["history"]
-    train_seconds = sum(h["seconds"] for h in history)
-    # CPU time where the history has it; older runs only know wall time, times their threads.
-    cpu_seconds = (sum(h["cpu_seconds"] for h in history) if all("cpu_seconds" in h for h in history)
-                   else train_seconds * (ckpt["config"].get("threads") or 1))
-    info = {"recipe": ckpt["config"], "checkpoint_sha256": file_sha256(checkpoint),
-            "multiply_adds": count_multiply_adds(model), "views": VIEWS,
-            "val_accuracy": ckpt["metrics"]["val_accuracy"], "best_epoch": ckpt["metrics"]["best_epoch"],
-            "val_accuracy_views": float((probabilities["val"].argmax(1) == data.val.labels).mean()),
-            "train_accuracy_views": float((probabilities["train"].argmax(1) == data.train.labels).mean()),
-            "training_seconds": round(train_seconds, 1), "prediction_seconds": round(time.perf_counter() - started, 1),
-            "cpu_hours": round(cpu_seconds / 3600, 2) if cfg.device == "cpu" else None,
-            "device": ckpt["config"].get("device", "cpu"), "cpu": cpu_name(),
-            "data": {"source": data.source, "train": data.train.name, "val": data.val.name}}
-    path = save(Path(out_dir or TEACHERS_DIR) / name, name, probabilities, data, info)
-    return {**info, "file": str(path)}

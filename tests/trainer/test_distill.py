@@ -15,9 +15,10 @@ from trainer import teachers
 from trainer.augment import mix_batch
 from trainer.cli import build_parser, main
 from trainer.data import load_dataset
-from trainer.evaluate import ten_crops, to_float
+from trainer.checkpoint import load_model
 from trainer.model import EmotionNet, ResEmotionNet, count_multiply_adds
-from trainer.train import Schedule, load_model, predict_logits, train
+from trainer.predict import predict_logits, ten_crops, to_float
+from trainer.train import Schedule, train
 
 
 def tiny(data, output, **changes) -> TrainConfig:
