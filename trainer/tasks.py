@@ -16,6 +16,7 @@ from sentivis.settings import get_settings
 from trainer.data import DataError
 from trainer.job import run_job
 from trainer.onnx_io import ModelFileError, ParityError
+from trainer.teachers import TeacherFileError
 
 settings = get_settings()
 app = Celery("trainer")
@@ -30,7 +31,7 @@ app.conf.update(
 
 
 # Failures that are the job's, not the worker's: Celery logs them in one line, without a traceback.
-EXPECTED_FAILURES = (jobs.JobParamsError, DataError, ModelFileError, ParityError)
+EXPECTED_FAILURES = (jobs.JobParamsError, DataError, ModelFileError, ParityError, TeacherFileError)
 
 
 @app.task(bind=True, name=jobs.TRAINING_TASK, throws=EXPECTED_FAILURES)

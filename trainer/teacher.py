@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from sentivis import training
 from sentivis.training import TrainConfig
 from trainer import teachers
 from trainer.checkpoint import load_model
@@ -53,5 +54,5 @@ def make_teacher(name: str, cfg: TrainConfig, checkpoint: str | None = None, res
             "data": {"source": data.source, "train": data.train.name, "val": data.val.name}}
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
-    path = teachers.save(Path(out_dir or teachers.TEACHERS_DIR) / name, name, probabilities, data, info)
+    path = teachers.save(Path(out_dir or training.TEACHERS_DIR) / name, name, probabilities, data, info)
     return {**info, "file": str(path)}

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sentivis import training
 from trainer.data import FaceDataset, FaceSplit
 from trainer.files import StagedFiles, write_json
 
-TEACHERS_DIR = Path(__file__).resolve().parent / "teachers"
 SPLITS = ("train", "val")  # Training and PublicTest; PrivateTest is never predicted by a teacher
 FORMAT = 1
 
@@ -95,11 +95,16 @@ def load(path: str | Path) -> TeacherPredictions:
     return TeacherPredictions(info.get("name", path.stem), probs, labels, prints, info)
 
 
+def committed_file(name: str) -> Path:
+    """A committed teacher's predictions: trainer/teachers/<name>.npz (sentivis.training.TEACHERS_DIR)."""
+    return training.TEACHERS_DIR / f"{name}.npz"
+
+
 def resolve(name_or_path: str) -> Path:
-    """A teacher given by name (trainer/teachers/<name>.npz) or by path."""
+    """A teacher given by name (a committed file) or by path."""
     path = Path(name_or_path)
     if path.suffix != ".npz" and not path.exists() and "/" not in name_or_path:
-        path = TEACHERS_DIR / f"{name_or_path}.npz"
+        path = committed_file(name_or_path)
     return path
 
 
