@@ -1,4 +1,4 @@
-"""`python -m trainer train|teacher|ensemble|evaluate|export|quantize|worker`."""
+"""`python -m trainer train|teacher|ensemble|evaluate|card|export|quantize|worker`."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sentivis.training import TrainConfig
 from trainer.data import DataError
-from trainer.evaluate import evaluate_file, format_report
+from trainer.evaluate import evaluate_file, format_report, per_class_markdown
 from trainer.export import export_model, float_path_for, sibling_paths
 from trainer.onnx_io import ModelFileError, ParityError
 from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError, quantize_model
@@ -53,6 +53,18 @@ def _ensemble(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     result = evaluate_file(args.model, args.data, split=args.split, ten_crop=args.ten_crop)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    path = Path(args.model)
+    card_path = path if path.name.endswith(".card.json") else sibling_paths(path)["card"]
+    if not card_path.is_file():
+        raise ModelFileError(f"{card_path}: no such model card")
+    test = json.loads(card_path.read_text())["metrics"]["test"]
+    print(f"{test['split']}, {test['samples']:,} faces: accuracy {test['accuracy']:.4f}, "
+          f"macro-F1 {test['macro_f1']:.4f}\n")
+    print(per_class_markdown(test))
     return 0
 
 
@@ -164,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ten-crop", action="store_true", help="average 10 crops per face (reporting only)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("card", help="a model card's test figures, per class, as Markdown (docs/MODEL.md)")
+    p.add_argument("model", help="an .onnx model with its card beside it, or the .card.json itself")
+    p.set_defaults(func=_card)
 
     p = sub.add_parser("export", help="calibrate, export to ONNX, check parity, write the model card")
     p.add_argument("checkpoint", help="a .pt checkpoint written by `train`")

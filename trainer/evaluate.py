@@ -86,3 +86,16 @@ def format_report(report: dict) -> str:
     for name, row in zip(names, report["confusion_matrix"]):
         lines.append(f"{name:<10}" + "".join(f"{v:>8}" for v in row))
     return "\n".join(lines)
+
+
+def per_class_markdown(report: dict) -> str:
+    """The per-class scores of a report, or of a model card's test section, as a Markdown table
+    (docs/MODEL.md holds the shipped card's: `python -m trainer card`)."""
+    rows = report["per_class"]
+    lines = ["| class | precision | recall | F1 | faces |", "|---|---:|---:|---:|---:|"]
+    for name, s in rows.items():
+        lines.append(f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']:,} |")
+    mean = {k: sum(s[k] for s in rows.values()) / len(rows) for k in ("precision", "recall")}
+    lines.append(f"| macro average | {mean['precision']:.3f} | {mean['recall']:.3f} | {report['macro_f1']:.3f} "
+                 f"| {report['samples']:,} |")
+    return "\n".join(lines)
