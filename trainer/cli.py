@@ -1,4 +1,4 @@
-"""`python -m trainer train|teacher|ensemble|evaluate|card|export|quantize|worker`."""
+"""`python -m trainer train|teacher|ensemble|evaluate|card|export|quantize|compact|round|worker`."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from sentivis.training import TrainConfig
-from trainer.data import DataError
+from trainer import gpu_round
+from trainer.data import DataError, load_dataset, save_compact
 from trainer.evaluate import evaluate_file, format_report, per_class_markdown
 from trainer.export import export_model, float_path_for, sibling_paths
 from trainer.onnx_io import ModelFileError, ParityError
@@ -100,6 +101,30 @@ def _print_quantized(card: dict, output: Path) -> None:
 def _quantize(args: argparse.Namespace) -> int:
     _print_quantized(_quantize_file(Path(args.model), Path(args.output), args), Path(args.output))
     return 0
+
+
+def _compact(args: argparse.Namespace) -> int:
+    data = load_dataset(args.data, seed=args.seed)
+    path = save_compact(data, args.output)
+    print(f"{path}: {len(data.train):,} {data.train.name} and {len(data.val):,} {data.val.name} faces, "
+          f"{path.stat().st_size / 2**20:.1f} MiB; no {data.test.name}")
+    return 0
+
+
+def _round(args: argparse.Namespace) -> int:
+    summary = gpu_round.run_round(args.data, args.out, device=args.device, minutes=args.minutes,
+                                  teacher_minutes=args.teacher_minutes, count=args.teachers,
+                                  committed=not args.no_committed, dry_run=args.dry_run, work=args.work)
+    for t in summary["teachers"]:
+        print(f"teacher {t['name']:<34} PublicTest {t.get('val_accuracy') or 0:.4f} one view, "
+              f"{t['val_accuracy_views'] or 0:.4f} ten views; {t.get('epochs_run')} epochs in {t['seconds']} s")
+    e, student = summary["ensemble"], summary["student"]
+    print(f"ensemble of {', '.join(e['chosen']) or 'none'}: PublicTest {e['val_accuracy'] or 0:.4f}")
+    if student:
+        print(f"student {student['name']}: PublicTest {student.get('val_accuracy') or 0:.4f} after "
+              f"{student.get('epochs_run')} of {student.get('epochs_planned')} epochs in {student['seconds']} s")
+    print(f"{summary['seconds']} s in all; teachers.tar, student.pt, round.json and round.log in {args.out}")
+    return 0 if student and student.get("epochs_run") else 1
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -205,6 +230,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most validation accuracy int8 may lose, as a fraction (default %(default)s)")
     p.add_argument("--benchmark-runs", type=int, default=200, help="batch-1 runs timed for the card's ms/face")
     p.set_defaults(func=_quantize)
+
+    p = sub.add_parser("compact", help="Training and PublicTest alone in one small file, for a lent GPU "
+                                       "(PrivateTest stays here)")
+    p.add_argument("data", help="the full data set (CSV, CSV.GZ or class folders)")
+    p.add_argument("--output", required=True, help="the .npz file to write, e.g. datasets/fer2013-train-val.npz")
+    p.add_argument("--seed", type=int, default=0, help="class folders: the seed of the validation slice")
+    p.set_defaults(func=_compact)
+
+    p = sub.add_parser("round", help="on one GPU: train 3-5 teachers at once, then the distilled student, "
+                                     "within --minutes; results in --out (docs/MODEL.md)")
+    p.add_argument("data", help="a compact file (python -m trainer compact): Training and PublicTest only")
+    p.add_argument("--out", required=True, help="where teachers.tar, student.pt, round.json and round.log go")
+    p.add_argument("--device", default="cuda", help="torch device (default %(default)s)")
+    p.add_argument("--minutes", type=float, default=9.0, help="the whole round ends within this (default %(default)s)")
+    p.add_argument("--teacher-minutes", type=float, default=3.5,
+                   help="each teacher's training budget; the student gets what is left (default %(default)s)")
+    p.add_argument("--teachers", type=int, default=4, choices=range(1, len(gpu_round.TEACHERS) + 1),
+                   help="how many of the round's teacher recipes to train (default %(default)s)")
+    p.add_argument("--no-committed", action="store_true",
+                   help="leave the committed teachers out of the student's ensemble")
+    p.add_argument("--dry-run", action="store_true",
+                   help="tiny networks (widths 4,8), one epoch each: checks the whole round in a minute on a CPU")
+    p.add_argument("--work", help="where checkpoints and logs go (default: a new temporary folder)")
+    p.set_defaults(func=_round)
 
     p = sub.add_parser("worker", help="the Celery worker that runs training jobs (one at a time)")
     p.add_argument("--loglevel", default=None, help="default: SENTIVIS_LOG_LEVEL")

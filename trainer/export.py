@@ -92,6 +92,7 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
     config = checkpoint["config"]
     if not isinstance(data, FaceDataset):
         data = load_dataset(data or config["data"], seed=config.get("seed", 0))
+    data.check_has_test()  # before any work: the card reports PrivateTest, which a compact file lacks
 
     # Calibration on validation only; the test split is looked at once, below, for the report.
     val_logits = _logits(net, data.val.images, mirror_average)

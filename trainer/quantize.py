@@ -83,6 +83,7 @@ def quantize_model(source: str | Path, output: str | Path, data: str | Path | Fa
     card = json.loads(source_card_path.read_text())
     if not isinstance(data, FaceDataset):
         data = load_dataset(data or card["data"]["source"], seed=card["training"]["config"].get("seed", 0))
+    data.check_has_test()
     val_x, test_x = to_float(data.val.images), to_float(data.test.images)
     float_val = onnx_io.run(onnx_io.session(source, threads=0), val_x)
 

@@ -11,15 +11,15 @@ used with the exact data they were made for (row i of the file is face i of the 
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sentivis import training
-from trainer.data import FaceDataset, FaceSplit
+from trainer.data import FaceDataset
 from trainer.files import StagedFiles, write_json
 
 SPLITS = ("train", "val")  # Training and PublicTest; PrivateTest is never predicted by a teacher
@@ -28,14 +28,6 @@ FORMAT = 1
 
 class TeacherFileError(ValueError):
     """A teacher file that is missing, malformed, or made for other data; the message says which."""
-
-
-def fingerprint(split: FaceSplit) -> str:
-    """sha256 of a split's images and labels, in order."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(split.images).tobytes())
-    h.update(np.ascontiguousarray(split.labels.astype(np.int64)).tobytes())
-    return h.hexdigest()
 
 
 @dataclass
@@ -62,7 +54,7 @@ def save(path: str | Path, name: str, probabilities: dict[str, np.ndarray], data
             raise TeacherFileError(f"{key}: expected predictions of shape ({len(split)}, 7), got {probs.shape}")
         arrays[f"{key}_probabilities"] = probs.astype(np.float16)
         arrays[f"{key}_labels"] = split.labels.astype(np.uint8)
-        arrays[f"{key}_fingerprint"] = np.array(fingerprint(split))
+        arrays[f"{key}_fingerprint"] = np.array(split.fingerprint())
     arrays["format"] = np.array(FORMAT)
     with StagedFiles() as files:
         npz, card = files.stage(path), files.stage(path.with_suffix(".json"))
@@ -86,7 +78,7 @@ def load(path: str | Path) -> TeacherPredictions:
             probs = {k: z[f"{k}_probabilities"].astype(np.float32) for k in SPLITS}
             labels = {k: z[f"{k}_labels"].astype(np.int64) for k in SPLITS}
             prints = {k: str(z[f"{k}_fingerprint"]) for k in SPLITS}
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, TeacherFileError):
             raise
         raise TeacherFileError(f"{path}: not a teacher file ({exc})") from None
@@ -101,10 +93,14 @@ def committed_file(name: str) -> Path:
 
 
 def resolve(name_or_path: str) -> Path:
-    """A teacher given by name (a committed file) or by path."""
+    """A teacher given by name (a committed file) or by path. A path that is not on this machine
+    (a checkpoint trained elsewhere names its teachers where they were) is taken to be the committed
+    file of the same name, once it has been merged into trainer/teachers/."""
     path = Path(name_or_path)
     if path.suffix != ".npz" and not path.exists() and "/" not in name_or_path:
-        path = committed_file(name_or_path)
+        return committed_file(name_or_path)
+    if not path.exists() and path.suffix == ".npz" and committed_file(path.stem).is_file():
+        return committed_file(path.stem)
     return path
 
 
@@ -127,7 +123,7 @@ def targets_for(paths: list[str] | tuple[str, ...], data: FaceDataset) -> dict[s
     teachers = [load(resolve(p)) for p in paths]
     for t in teachers:
         for key in SPLITS:
-            if t.fingerprints[key] != fingerprint(getattr(data, key)):
+            if t.fingerprints[key] != getattr(data, key).fingerprint():
                 raise TeacherFileError(f"teacher {t.name} was made for other {getattr(data, key).name} data "
                                        f"than {data.source}; it can only distill on the data it predicted")
     return ensemble(teachers)
