@@ -64,6 +64,10 @@ def parameter_schema(param: dict[str, Any]) -> dict[str, Any]:
     if param["type"] == "integer_list":
         out = {"type": "array", "items": {"type": "integer", **bounds},
                "minItems": param["min_items"], "maxItems": param["max_items"]}
+    elif param["type"] == "string_list":  # teachers: any of the names committed when the document is asked for
+        names = {"enum": param["choices"]} if param["choices"] else {}
+        out = {"type": "array", "items": {"type": "string", **names}, "uniqueItems": True,
+               "maxItems": len(param["choices"])}
     elif "choices" in param:
         out = {"type": "string", "enum": param["choices"]}
     else:

@@ -64,14 +64,6 @@ def read_card(onnx_path: str | Path) -> dict[str, Any] | None:
     return card if isinstance(card, dict) else None
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def version_id(path: str | Path, sha256: str) -> str:
     """The id of a new version: the file's stem and the first 8 hex digits of its content hash."""
     return f"{Path(path).stem}-{sha256[:8]}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 PRECISIONS = ("fp32", "bf16")
@@ -17,6 +18,8 @@ ARCHITECTURES = ("vgg", "resnet")
 MAX_WIDTHS = 8
 MAX_WIDTH = 1024
 IMAGE_SIZE = 48
+# The committed teacher predictions (trainer/teachers.py writes and reads them): NAME.npz, NAME.json.
+TEACHERS_DIR = Path(__file__).resolve().parent.parent / "trainer" / "teachers"
 
 
 class ParamsError(ValueError):
@@ -81,8 +84,9 @@ class TrainConfig:
                                        "half of the mixed batches each)", low=0.0, high=1.0)
     init: str = knob("", "start from this checkpoint's weights (same widths) instead of random ones: "
                          "fine-tuning, e.g. a student warm-started from one of its teachers", job=False)
-    teachers: tuple[str, ...] = knob((), "teacher prediction files (trainer/teachers/*.npz) to distill from: "
-                                         "the student learns their averaged probabilities", job=False)
+    teachers: tuple[str, ...] = knob((), "committed teachers (trainer/teachers/NAME.npz) to distill from: the "
+                                         "student learns their averaged probabilities; only for the data they "
+                                         "predicted (FER-2013 as committed)")
     distill_weight: float = knob(0.7, "weight of the distillation loss against the hard-label loss",
                                  low=0.0, high=1.0)
     distill_temperature: float = knob(2.0, "temperature at which teacher and student distributions are "
@@ -136,8 +140,16 @@ def _kind(f) -> str:
     return "string"
 
 
+def committed_teachers() -> list[str]:
+    """The names of the committed teacher files (TEACHERS_DIR/NAME.npz), read now: a teacher
+    committed while the gateway runs is offered at once."""
+    return sorted(p.stem for p in TEACHERS_DIR.glob("*.npz")) if TEACHERS_DIR.is_dir() else []
+
+
 def schema() -> list[dict[str, Any]]:
-    """The job parameters, in form order: name, type, default, range or choices, help."""
+    """The job parameters, in form order: name, type, default, range or choices, help.
+
+    The teachers' choices are the committed teacher names at the time of the call."""
     out = []
     for f in _fields(job=True):
         m = f.metadata
@@ -147,6 +159,8 @@ def schema() -> list[dict[str, Any]]:
             entry["minimum"], entry["maximum"] = m["low"], m["high"]
         if m["choices"]:
             entry["choices"] = list(m["choices"])
+        if f.name == "teachers":
+            entry["choices"] = committed_teachers()
         if f.name == "widths":
             entry.update(min_items=1, max_items=MAX_WIDTHS, minimum=1, maximum=MAX_WIDTH)
         out.append(entry)
@@ -175,6 +189,8 @@ def check_params(params: Any) -> dict[str, Any]:
 
 def _check_value(f, value: Any) -> Any:
     m, kind = f.metadata, _kind(f)
+    if kind == "string_list":
+        return _check_teachers(f.name, value)
     if kind == "integer_list":
         if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_WIDTHS
                 or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_WIDTH for w in value)):
@@ -192,11 +208,26 @@ def _check_value(f, value: Any) -> Any:
     return int(value) if kind == "integer" else float(value)
 
 
+def _check_teachers(name: str, value: Any) -> list[str]:
+    """Names of committed teachers, each once (never a path: a job reads only committed files)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ParamsError(f"{name} must be a list of committed teacher names, got {value!r}")
+    offered = committed_teachers()
+    for teacher in value:
+        if teacher not in offered:
+            raise ParamsError(f"{name}: {teacher!r} is not a committed teacher; committed: "
+                              f"{', '.join(offered) or 'none'}")
+    if len(set(value)) != len(value):
+        raise ParamsError(f"{name} names a teacher more than once: {', '.join(value)}")
+    return list(value)
+
+
 def config_from_params(params: dict[str, Any], data: str, output: str) -> TrainConfig:
     """The TrainConfig of a checked job (check_params)."""
     values = {f.name: params[f.name] for f in _fields(job=True) if f.name in params}
-    if "widths" in values:
-        values["widths"] = tuple(values["widths"])
+    for name in ("widths", "teachers"):
+        if name in values:
+            values[name] = tuple(values[name])
     return TrainConfig(data=data, output=output, **values)
 
 
@@ -249,7 +280,9 @@ def estimate_seconds(params: dict[str, Any], basis: dict[str, Any]) -> float:
     """Roughly how long training with `params` (checked by check_params) takes on the machine
     and data of `basis` (estimate_basis): its time per epoch, scaled by the network's
     multiply-adds and the precision's speed, times the epochs; a `minutes` budget is the answer
-    itself. Export and evaluation afterwards add a minute or two.
+    itself. Export and evaluation afterwards add a minute or two. Teachers add nothing per epoch:
+    their probabilities are read from a file once, and the distillation term is a softmax over
+    7 classes beside the network's millions of multiply-adds per face.
     """
     if params["minutes"] > 0:
         return params["minutes"] * 60.0

@@ -1,26 +1,29 @@
-"""`python -m trainer train|teacher|ensemble|evaluate|export|quantize|worker`."""
+"""`python -m trainer train|teacher|ensemble|evaluate|card|export|quantize|compact|round|worker`."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
-from trainer.data import DataError
+from sentivis.training import TrainConfig
+from trainer import gpu_round
+from trainer.data import DataError, load_dataset, save_compact
+from trainer.evaluate import evaluate_file, format_report, per_class_markdown
+from trainer.export import export_model, float_path_for, sibling_paths
 from trainer.onnx_io import ModelFileError, ParityError
-from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError
-from trainer.teachers import TeacherFileError
+from trainer.quantize import MAX_VALIDATION_DROP, QuantizationError, quantize_model
+from trainer.teacher import make_teacher
+from trainer.teachers import TeacherFileError, report
+from trainer.train import train
 
 
-def _train_config(args: argparse.Namespace):
-    from sentivis.training import TrainConfig
-
+def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**{f.name: getattr(args, f.name) for f in train_fields()})
 
 
 def _train(args: argparse.Namespace) -> int:
-    from trainer.train import train
-
     metrics = train(_train_config(args), resume=args.resume)
     print(f"best validation accuracy {metrics['val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"checkpoint {args.output}")
@@ -28,8 +31,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _teacher(args: argparse.Namespace) -> int:
-    from trainer.teachers import make_teacher
-
     args.output = args.output or f"artifacts/teachers/{args.name}.pt"
     info = make_teacher(args.name, _train_config(args), checkpoint=args.checkpoint, resume=args.resume,
                         out_dir=args.out_dir)
@@ -39,8 +40,6 @@ def _teacher(args: argparse.Namespace) -> int:
 
 
 def _ensemble(args: argparse.Namespace) -> int:
-    from trainer.teachers import report
-
     result = report(args.teachers)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -53,16 +52,24 @@ def _ensemble(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from trainer.evaluate import evaluate_file, format_report
+    result = evaluate_file(args.model, args.data, split=args.split, ten_crop=args.ten_crop)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
 
-    report = evaluate_file(args.model, args.data, split=args.split, ten_crop=args.ten_crop)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+
+def _card(args: argparse.Namespace) -> int:
+    path = Path(args.model)
+    card_path = path if path.name.endswith(".card.json") else sibling_paths(path)["card"]
+    if not card_path.is_file():
+        raise ModelFileError(f"{card_path}: no such model card")
+    test = json.loads(card_path.read_text())["metrics"]["test"]
+    print(f"{test['split']}, {test['samples']:,} faces: accuracy {test['accuracy']:.4f}, "
+          f"macro-F1 {test['macro_f1']:.4f}\n")
+    print(per_class_markdown(test))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from trainer.export import export_model, float_path_for, sibling_paths
-
     output = Path(args.output)
     float_output = float_path_for(output) if args.int8 else output
     card = export_model(args.checkpoint, float_output, data=args.data, parity_tolerance=args.parity_tolerance,
@@ -80,14 +87,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _quantize_file(source: Path, output: Path, args: argparse.Namespace) -> dict:
-    from trainer.quantize import quantize_model
-
     return quantize_model(source, output, data=args.data, max_drop=args.max_drop, benchmark_runs=args.benchmark_runs)
 
 
 def _print_quantized(card: dict, output: Path) -> None:
-    from trainer.export import sibling_paths
-
     q, test = card["quantization"], card["metrics"]["test"]
     print(f"quantized {output} to int8: validation accuracy {q['validation_accuracy_float']:.4f} -> "
           f"{q['validation_accuracy_int8']:.4f} (top-1 agreement {q['top1_agreement']:.4f}); {test['split']} "
@@ -100,18 +103,38 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compact(args: argparse.Namespace) -> int:
+    data = load_dataset(args.data, seed=args.seed)
+    path = save_compact(data, args.output)
+    print(f"{path}: {len(data.train):,} {data.train.name} and {len(data.val):,} {data.val.name} faces, "
+          f"{path.stat().st_size / 2**20:.1f} MiB; no {data.test.name}")
+    return 0
+
+
+def _round(args: argparse.Namespace) -> int:
+    summary = gpu_round.run_round(args.data, args.out, device=args.device, minutes=args.minutes,
+                                  teacher_minutes=args.teacher_minutes, count=args.teachers,
+                                  committed=not args.no_committed, dry_run=args.dry_run, work=args.work)
+    for t in summary["teachers"]:
+        print(f"teacher {t['name']:<34} PublicTest {t.get('val_accuracy') or 0:.4f} one view, "
+              f"{t['val_accuracy_views'] or 0:.4f} ten views; {t.get('epochs_run')} epochs in {t['seconds']} s")
+    e, student = summary["ensemble"], summary["student"]
+    print(f"ensemble of {', '.join(e['chosen']) or 'none'}: PublicTest {e['val_accuracy'] or 0:.4f}")
+    if student:
+        print(f"student {student['name']}: PublicTest {student.get('val_accuracy') or 0:.4f} after "
+              f"{student.get('epochs_run')} of {student.get('epochs_planned')} epochs in {student['seconds']} s")
+    print(f"{summary['seconds']} s in all; teachers.tar, student.pt, round.json and round.log in {args.out}")
+    return 0 if student and student.get("epochs_run") else 1
+
+
 def _worker(args: argparse.Namespace) -> int:
-    from trainer.tasks import run_worker
+    from trainer.tasks import run_worker  # Celery and a Redis connection: only the worker needs them
 
     run_worker(loglevel=args.loglevel, pool=args.pool)
     return 0
 
 
 def train_fields():
-    from dataclasses import fields
-
-    from sentivis.training import TrainConfig
-
     return [f for f in fields(TrainConfig) if f.metadata["cli"]]
 
 
@@ -179,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=_evaluate)
 
+    p = sub.add_parser("card", help="a model card's test figures, per class, as Markdown (docs/MODEL.md)")
+    p.add_argument("model", help="an .onnx model with its card beside it, or the .card.json itself")
+    p.set_defaults(func=_card)
+
     p = sub.add_parser("export", help="calibrate, export to ONNX, check parity, write the model card")
     p.add_argument("checkpoint", help="a .pt checkpoint written by `train`")
     p.add_argument("--output", default="emotion-net.onnx", help="the .onnx file; card and figures go beside it")
@@ -203,6 +230,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most validation accuracy int8 may lose, as a fraction (default %(default)s)")
     p.add_argument("--benchmark-runs", type=int, default=200, help="batch-1 runs timed for the card's ms/face")
     p.set_defaults(func=_quantize)
+
+    p = sub.add_parser("compact", help="Training and PublicTest alone in one small file, for a lent GPU "
+                                       "(PrivateTest stays here)")
+    p.add_argument("data", help="the full data set (CSV, CSV.GZ or class folders)")
+    p.add_argument("--output", required=True, help="the .npz file to write, e.g. datasets/fer2013-train-val.npz")
+    p.add_argument("--seed", type=int, default=0, help="class folders: the seed of the validation slice")
+    p.set_defaults(func=_compact)
+
+    p = sub.add_parser("round", help="on one GPU: train 3-5 teachers at once, then the distilled student, "
+                                     "within --minutes; results in --out (docs/MODEL.md)")
+    p.add_argument("data", help="a compact file (python -m trainer compact): Training and PublicTest only")
+    p.add_argument("--out", required=True, help="where teachers.tar, student.pt, round.json and round.log go")
+    p.add_argument("--device", default="cuda", help="torch device (default %(default)s)")
+    p.add_argument("--minutes", type=float, default=9.0, help="the whole round ends within this (default %(default)s)")
+    p.add_argument("--teacher-minutes", type=float, default=3.5,
+                   help="each teacher's training budget; the student gets what is left (default %(default)s)")
+    p.add_argument("--teachers", type=int, default=4, choices=range(1, len(gpu_round.TEACHERS) + 1),
+                   help="how many of the round's teacher recipes to train (default %(default)s)")
+    p.add_argument("--no-committed", action="store_true",
+                   help="leave the committed teachers out of the student's ensemble")
+    p.add_argument("--dry-run", action="store_true",
+                   help="tiny networks (widths 4,8), one epoch each: checks the whole round in a minute on a CPU")
+    p.add_argument("--work", help="where checkpoints and logs go (default: a new temporary folder)")
+    p.set_defaults(func=_round)
 
     p = sub.add_parser("worker", help="the Celery worker that runs training jobs (one at a time)")
     p.add_argument("--loglevel", default=None, help="default: SENTIVIS_LOG_LEVEL")

@@ -1,6 +1,7 @@
-"""Evaluate a model file (.pt checkpoint or .onnx) on one split, optionally with ten-crop TTA.
+"""Evaluation: `validate`, the train loop's per-epoch check, and a model file's full report on one split.
 
-Ten-crop is for reporting only: the live classifier runs one 48x48 crop per face.
+`evaluate_file` takes a .pt checkpoint or an .onnx file, optionally with ten-crop test-time views
+(reporting only: the live classifier runs one 48x48 crop per face).
 """
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sentivis import contract
 from sentivis.labels import NUM_EMOTIONS
 from trainer import onnx_io
+from trainer.checkpoint import load_model
 from trainer.data import FaceSplit, load_dataset
 from trainer.metrics import classification_report
+from trainer.predict import predict_logits, ten_crops, to_float
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # float32 [N,1,48,48] in 0..1 -> probabilities [N,7]
-TEN_CROP_SIZE = 44  # 4 corners + centre of 44x44, and their mirror images, each resized back to 48x48
 
 
-def to_float(images: np.ndarray) -> np.ndarray:
-    """uint8 [N,48,48] -> float32 [N,1,48,48] in 0..1, the model file's input."""
-    return contract.to_input(images)
+def validate(model: torch.nn.Module, split: FaceSplit, device: torch.device) -> tuple[float, float]:
+    """(loss, accuracy) of the plain softmax on a split, one pass per face."""
+    logits = predict_logits(model, split.images, device=str(device))
+    loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(split.labels)).item()
+    return loss, float((logits.argmax(1) == split.labels).mean())
 
 
 def load_predictor(model_path: str | Path) -> tuple[Predictor, dict]:
@@ -34,8 +37,6 @@ def load_predictor(model_path: str | Path) -> tuple[Predictor, dict]:
     if path.suffix == ".onnx":
         sess = onnx_io.session(path, threads=0)
         return (lambda x: onnx_io.run(sess, x)), {"kind": "onnx", "calibrated": True}
-    from trainer.train import load_model
-
     try:
         model, checkpoint = load_model(path)
     except Exception as exc:  # torch.load raises many types for a file that is not a checkpoint
@@ -49,20 +50,6 @@ def load_predictor(model_path: str | Path) -> tuple[Predictor, dict]:
     # A checkpoint carries no temperature: its probabilities are the plain softmax (T = 1).
     return predict, {"kind": "checkpoint", "calibrated": False, "data": checkpoint["config"].get("data"),
                      "seed": checkpoint["config"].get("seed", 0)}
-
-
-def ten_crops(x: np.ndarray, size: int = TEN_CROP_SIZE) -> list[np.ndarray]:
-    """x [N,1,48,48] -> 10 views of the same shape: 5 crops and their mirrors, resized back."""
-    full = x.shape[-1]
-    last = full - size
-    corners = [(0, 0), (0, last), (last, 0), (last, last), (last // 2, last // 2)]
-    t = torch.from_numpy(x)
-    views = []
-    for top, left in corners:
-        crop = F.interpolate(t[:, :, top:top + size, left:left + size], size=(full, full), mode="bilinear",
-                             align_corners=False)
-        views += [crop.numpy(), crop.flip(-1).numpy()]
-    return views
 
 
 def predict_split(predict: Predictor, split: FaceSplit, ten_crop: bool = False) -> np.ndarray:
@@ -98,4 +85,17 @@ def format_report(report: dict) -> str:
     lines += ["", "confusion (rows true, columns predicted)", " " * 10 + "".join(f"{n[:7]:>8}" for n in names)]
     for name, row in zip(names, report["confusion_matrix"]):
         lines.append(f"{name:<10}" + "".join(f"{v:>8}" for v in row))
+    return "\n".join(lines)
+
+
+def per_class_markdown(report: dict) -> str:
+    """The per-class scores of a report, or of a model card's test section, as a Markdown table
+    (docs/MODEL.md holds the shipped card's: `python -m trainer card`)."""
+    rows = report["per_class"]
+    lines = ["| class | precision | recall | F1 | faces |", "|---|---:|---:|---:|---:|"]
+    for name, s in rows.items():
+        lines.append(f"| {name} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']:,} |")
+    mean = {k: sum(s[k] for s in rows.values()) / len(rows) for k in ("precision", "recall")}
+    lines.append(f"| macro average | {mean['precision']:.3f} | {mean['recall']:.3f} | {report['macro_f1']:.3f} "
+                 f"| {report['samples']:,} |")
     return "\n".join(lines)

@@ -10,7 +10,6 @@ Order of work, so that nothing half-done is ever published:
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,17 +19,17 @@ import torch
 
 from sentivis import contract
 from sentivis.labels import EMOTIONS
-from sentivis.registry import file_sha256
 from sentivis.settings import Settings
-from trainer import onnx_io
+from trainer import onnx_io, teachers
 from trainer.calibrate import fit_temperature, negative_log_likelihood
+from trainer.checkpoint import load_model
 from trainer.data import FaceDataset, FaceSplit, load_dataset
-from trainer.evaluate import to_float
-from trainer.files import StagedFiles, write_json
+from trainer.files import StagedFiles, file_sha256, write_json
+from trainer.machine import cpu_name
 from trainer.metrics import classification_report, expected_calibration_error
 from trainer.model import CalibratedEmotionNet, count_multiply_adds, count_parameters
 from trainer.plots import confusion_png, curves_png
-from trainer.train import load_model, predict_logits
+from trainer.predict import predict_logits, to_float
 
 CARD_FORMAT = 1
 PARITY_TOLERANCE = 1e-4
@@ -54,16 +53,6 @@ def float_path_for(onnx_path: Path) -> Path:
 
 def _softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return torch.softmax(torch.from_numpy(logits) / temperature, dim=1).numpy()
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _split_summary(split: FaceSplit, used_for: str) -> dict:
@@ -103,6 +92,7 @@ def export_model(checkpoint_path: str | Path, output: str | Path, data: str | Pa
     config = checkpoint["config"]
     if not isinstance(data, FaceDataset):
         data = load_dataset(data or config["data"], seed=config.get("seed", 0))
+    data.check_has_test()  # before any work: the card reports PrivateTest, which a compact file lacks
 
     # Calibration on validation only; the test split is looked at once, below, for the report.
     val_logits = _logits(net, data.val.images, mirror_average)
@@ -222,9 +212,7 @@ def _training_section(checkpoint_path: str | Path, checkpoint: dict) -> dict:
 
 def distillation_summary(teacher_files: list[str]) -> dict:
     """The teachers a student learned from, as their committed files tell (PublicTest only)."""
-    from trainer.teachers import report
-
-    result = report(list(teacher_files))
+    result = teachers.report(list(teacher_files))
     return {"teachers": result["teachers"], "ensemble_val_accuracy": result["ensemble"]["val_accuracy"],
             "files": list(teacher_files)}
 

@@ -5,6 +5,7 @@ and a failed step leaves nothing behind.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -50,3 +51,9 @@ class StagedFiles:
 
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def file_sha256(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes (model cards and teacher files)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

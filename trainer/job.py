@@ -6,16 +6,17 @@ to the shared job store (sentivis/jobs.py); a job that fails at any step activat
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from sentivis import jobs, registry
 from sentivis.settings import Settings
+from sentivis.training import TrainConfig, config_from_params
 from trainer.data import load_dataset
 from trainer.export import export_model, float_path_for, sibling_paths
 from trainer.quantize import QuantizationError, quantize_model
-from sentivis.training import TrainConfig, config_from_params
+from trainer.teachers import committed_file
 from trainer.train import EpochResult, train
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,9 @@ def model_path(settings: Settings, job_id: str) -> Path:
 
 
 def train_config(settings: Settings, job_id: str, params: dict[str, Any], dataset: Path) -> TrainConfig:
-    return config_from_params(params, data=str(dataset), output=str(model_path(settings, job_id).with_suffix(".pt")))
+    """The run's config; teacher names (checked against the committed ones) become their files."""
+    cfg = config_from_params(params, data=str(dataset), output=str(model_path(settings, job_id).with_suffix(".pt")))
+    return replace(cfg, teachers=tuple(str(committed_file(name)) for name in cfg.teachers))
 
 
 def export_served_model(checkpoint: str, onnx_path: Path, data) -> tuple[Path, dict[str, Any]]:

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sentivis.registry import file_sha256
 from trainer import onnx_io
 from trainer.data import FaceDataset, load_dataset
-from trainer.evaluate import to_float
 from trainer.export import model_speed, sibling_paths
-from trainer.files import StagedFiles, write_json
+from trainer.files import StagedFiles, file_sha256, write_json
 from trainer.metrics import classification_report
 from trainer.plots import confusion_png
+from trainer.predict import to_float
 
 CALIBRATION_IMAGES = 2000
 MAX_VALIDATION_DROP = 0.01  # accuracy points (as a fraction) the int8 model may lose on validation
@@ -84,6 +83,7 @@ def quantize_model(source: str | Path, output: str | Path, data: str | Path | Fa
     card = json.loads(source_card_path.read_text())
     if not isinstance(data, FaceDataset):
         data = load_dataset(data or card["data"]["source"], seed=card["training"]["config"].get("seed", 0))
+    data.check_has_test()
     val_x, test_x = to_float(data.val.images), to_float(data.test.images)
     float_val = onnx_io.run(onnx_io.session(source, threads=0), val_x)
 

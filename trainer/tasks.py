@@ -14,7 +14,9 @@ from sentivis.logs import setup_logging
 from sentivis.redis_io import celery_connection, connect
 from sentivis.settings import get_settings
 from trainer.data import DataError
+from trainer.job import run_job
 from trainer.onnx_io import ModelFileError, ParityError
+from trainer.teachers import TeacherFileError
 
 settings = get_settings()
 app = Celery("trainer")
@@ -29,13 +31,11 @@ app.conf.update(
 
 
 # Failures that are the job's, not the worker's: Celery logs them in one line, without a traceback.
-EXPECTED_FAILURES = (jobs.JobParamsError, DataError, ModelFileError, ParityError)
+EXPECTED_FAILURES = (jobs.JobParamsError, DataError, ModelFileError, ParityError, TeacherFileError)
 
 
 @app.task(bind=True, name=jobs.TRAINING_TASK, throws=EXPECTED_FAILURES)
 def train_and_register(self, job_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    from trainer.job import run_job
-
     def report(job: dict[str, Any]) -> None:
         self.update_state(state="PROGRESS", meta={"job_id": job_id, "state": job["state"],
                                                   "progress": job["progress"], "history": job["history"]})

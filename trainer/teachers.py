@@ -1,8 +1,8 @@
 """Teacher predictions: small committed files that let several sessions' CPU hours add up.
 
-A teacher is a network trained once (`python -m trainer teacher`); what outlives it is its
-probabilities for every Training and PublicTest face, averaged over several views (crops x
-mirror), in `trainer/teachers/<name>.npz` (float16, ~0.4 MB) with `<name>.json` beside it (recipe,
+A teacher is a network trained once (`python -m trainer teacher`, trainer/teacher.py); what
+outlives it is its probabilities for every Training and PublicTest face, averaged over several
+views (crops x mirror), in `trainer/teachers/<name>.npz` (float16, ~0.4 MB) with `<name>.json` beside it (recipe,
 accuracy, time spent). The student (`train --teachers ...`) learns the ensemble's averaged
 probabilities. PrivateTest is never predicted here: it stays unseen until the student's export.
 
@@ -11,31 +11,23 @@ used with the exact data they were made for (row i of the file is face i of the 
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trainer.data import FaceDataset, FaceSplit
+from sentivis import training
+from trainer.data import FaceDataset
 from trainer.files import StagedFiles, write_json
 
-TEACHERS_DIR = Path(__file__).resolve().parent / "teachers"
 SPLITS = ("train", "val")  # Training and PublicTest; PrivateTest is never predicted by a teacher
 FORMAT = 1
 
 
 class TeacherFileError(ValueError):
     """A teacher file that is missing, malformed, or made for other data; the message says which."""
-
-
-def fingerprint(split: FaceSplit) -> str:
-    """sha256 of a split's images and labels, in order."""
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(split.images).tobytes())
-    h.update(np.ascontiguousarray(split.labels.astype(np.int64)).tobytes())
-    return h.hexdigest()
 
 
 @dataclass
@@ -62,7 +54,7 @@ def save(path: str | Path, name: str, probabilities: dict[str, np.ndarray], data
             raise TeacherFileError(f"{key}: expected predictions of shape ({len(split)}, 7), got {probs.shape}")
         arrays[f"{key}_probabilities"] = probs.astype(np.float16)
         arrays[f"{key}_labels"] = split.labels.astype(np.uint8)
-        arrays[f"{key}_fingerprint"] = np.array(fingerprint(split))
+        arrays[f"{key}_fingerprint"] = np.array(split.fingerprint())
     arrays["format"] = np.array(FORMAT)
     with StagedFiles() as files:
         npz, card = files.stage(path), files.stage(path.with_suffix(".json"))
@@ -86,7 +78,7 @@ def load(path: str | Path) -> TeacherPredictions:
             probs = {k: z[f"{k}_probabilities"].astype(np.float32) for k in SPLITS}
             labels = {k: z[f"{k}_labels"].astype(np.int64) for k in SPLITS}
             prints = {k: str(z[f"{k}_fingerprint"]) for k in SPLITS}
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, TeacherFileError):
             raise
         raise TeacherFileError(f"{path}: not a teacher file ({exc})") from None
@@ -95,11 +87,20 @@ def load(path: str | Path) -> TeacherPredictions:
     return TeacherPredictions(info.get("name", path.stem), probs, labels, prints, info)
 
 
+def committed_file(name: str) -> Path:
+    """A committed teacher's predictions: trainer/teachers/<name>.npz (sentivis.training.TEACHERS_DIR)."""
+    return training.TEACHERS_DIR / f"{name}.npz"
+
+
 def resolve(name_or_path: str) -> Path:
-    """A teacher given by name (trainer/teachers/<name>.npz) or by path."""
+    """A teacher given by name (a committed file) or by path. A path that is not on this machine
+    (a checkpoint trained elsewhere names its teachers where they were) is taken to be the committed
+    file of the same name, once it has been merged into trainer/teachers/."""
     path = Path(name_or_path)
     if path.suffix != ".npz" and not path.exists() and "/" not in name_or_path:
-        path = TEACHERS_DIR / f"{name_or_path}.npz"
+        return committed_file(name_or_path)
+    if not path.exists() and path.suffix == ".npz" and committed_file(path.stem).is_file():
+        return committed_file(path.stem)
     return path
 
 
@@ -122,7 +123,7 @@ def targets_for(paths: list[str] | tuple[str, ...], data: FaceDataset) -> dict[s
     teachers = [load(resolve(p)) for p in paths]
     for t in teachers:
         for key in SPLITS:
-            if t.fingerprints[key] != fingerprint(getattr(data, key)):
+            if t.fingerprints[key] != getattr(data, key).fingerprint():
                 raise TeacherFileError(f"teacher {t.name} was made for other {getattr(data, key).name} data "
                                        f"than {data.source}; it can only distill on the data it predicted")
     return ensemble(teachers)
@@ -137,68 +138,3 @@ def report(paths: list[str]) -> dict:
                           "views": t.info.get("views"), "cpu_hours": t.info.get("cpu_hours")} for t in teachers],
             "ensemble": {"size": len(teachers), "val_accuracy": float((mean["val"].argmax(1) == labels).mean()),
                          "train_accuracy": float((mean["train"].argmax(1) == teachers[0].labels["train"]).mean())}}
-
-
-VIEWS = "ten-crop: the 4 corner and centre 44x44 crops, resized to 48x48, and their mirror images"
-
-
-def predict_views(model, images: np.ndarray, batch_size: int = 512, bf16: bool = False) -> np.ndarray:
-    """A torch model's softmax probabilities, averaged over the ten views of each face.
-
-    bf16: run the network under bfloat16 autocast (about 2x faster on CPUs with AVX-512 bf16; the
-    probabilities change by far less than their float16 storage rounds them).
-    """
-    import torch
-
-    from trainer.evaluate import ten_crops, to_float
-
-    total = np.zeros((len(images), 7), np.float32)
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            x = to_float(images[start:start + batch_size])
-            for view in ten_crops(x):
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    logits = model(torch.from_numpy(np.ascontiguousarray(view))).float()
-                total[start:start + len(x)] += torch.softmax(logits, dim=1).numpy()
-    return total / 10
-
-
-def make_teacher(name: str, cfg, checkpoint: str | None = None, resume: str | None = None,
-                 out_dir: str | Path | None = None) -> dict:
-    """Train a teacher with cfg (or take `checkpoint`), then write its predictions file; returns its info.
-
-    The checkpoint itself is not kept in the repository: only the predictions are.
-    """
-    import time
-
-    from sentivis.registry import file_sha256
-    from trainer.data import load_dataset
-    from trainer.export import cpu_name
-    from trainer.model import count_multiply_adds
-    from trainer.train import load_model, train
-
-    data = load_dataset(cfg.data, seed=cfg.seed)
-    if checkpoint is None:
-        train(cfg, resume=resume, dataset=data)
-        checkpoint = cfg.output
-    model, ckpt = load_model(checkpoint)
-    started = time.perf_counter()
-    bf16 = ckpt["config"].get("precision") == "bf16"
-    probabilities = {key: predict_views(model, getattr(data, key).images, bf16=bf16) for key in SPLITS}
-    history = ckpt["metrics"]["history"]
-    train_seconds = sum(h["seconds"] for h in history)
-    # CPU time where the history has it; older runs only know wall time, times their threads.
-    cpu_seconds = (sum(h["cpu_seconds"] for h in history) if all("cpu_seconds" in h for h in history)
-                   else train_seconds * (ckpt["config"].get("threads") or 1))
-    info = {"recipe": ckpt["config"], "checkpoint_sha256": file_sha256(checkpoint),
-            "multiply_adds": count_multiply_adds(model), "views": VIEWS,
-            "val_accuracy": ckpt["metrics"]["val_accuracy"], "best_epoch": ckpt["metrics"]["best_epoch"],
-            "val_accuracy_views": float((probabilities["val"].argmax(1) == data.val.labels).mean()),
-            "train_accuracy_views": float((probabilities["train"].argmax(1) == data.train.labels).mean()),
-            "training_seconds": round(train_seconds, 1), "prediction_seconds": round(time.perf_counter() - started, 1),
-            "cpu_hours": round(cpu_seconds / 3600, 2) if cfg.device == "cpu" else None,
-            "device": ckpt["config"].get("device", "cpu"), "cpu": cpu_name(),
-            "data": {"source": data.source, "train": data.train.name, "val": data.val.name}}
-    path = save(Path(out_dir or TEACHERS_DIR) / name, name, probabilities, data, info)
-    return {**info, "file": str(path)}

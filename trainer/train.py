@@ -1,9 +1,12 @@
-"""The train loop, one evaluation pass, and checkpoints that can be resumed."""
+"""The train loop: one optimizer step, one epoch, the run from first epoch to last.
+
+As pytorch/examples' ImageNet trainer: `train_one_epoch` and `validate` (trainer/evaluate.py) are
+apart, the checkpoint files are trainer/checkpoint.py, and the CLI (trainer/cli.py) only parses.
+"""
 from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -15,15 +18,15 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from sentivis.labels import EMOTIONS, NUM_EMOTIONS
+from sentivis.labels import NUM_EMOTIONS
 from sentivis.training import PRECISIONS, TrainConfig
+from trainer import checkpoint
 from trainer.augment import augment_batch, mix_batch
-from trainer.data import FaceDataset, FaceSplit, load_dataset
-from trainer.files import temp_path_for
-from trainer.model import build_network
+from trainer.data import FaceDataset, load_dataset
+from trainer.evaluate import validate
+from trainer.predict import to_input
 from trainer.teachers import targets_for as teacher_targets
 
-CHECKPOINT_FORMAT = 1
 PLAN_STEPS = 12  # timed optimizer steps (after 3 warm-up steps) that set the epochs of a --minutes run
 
 
@@ -42,22 +45,6 @@ class EpochResult:
 ProgressCallback = Callable[[EpochResult, int], None]
 
 
-def to_input(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 [N, 48, 48] -> float [N, 1, 48, 48] in 0..1, as the model file's contract asks."""
-    x = torch.as_tensor(images)
-    return x.unsqueeze(1).float().div_(255.0)
-
-
-@torch.no_grad()
-def predict_logits(model: torch.nn.Module, images: np.ndarray, batch_size: int = 512, device: str = "cpu") -> np.ndarray:
-    model.eval()
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = to_input(images[start:start + batch_size]).to(device).contiguous(memory_format=torch.channels_last)
-        out.append(model(x).float().cpu())
-    return torch.cat(out).numpy()
-
-
 class Schedule:
     """Linear warm-up, then cosine decay to zero, per optimizer step."""
 
@@ -70,10 +57,6 @@ class Schedule:
             return self.peak * (step + 1) / self.warmup
         progress = (step - self.warmup) / max(1, self.total - self.warmup)
         return self.peak * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def build_model(cfg: TrainConfig) -> torch.nn.Module:
-    return build_network(cfg.arch, cfg.widths, cfg.dropout)
 
 
 def build_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -93,11 +76,16 @@ def build_ema(cfg: TrainConfig, model: torch.nn.Module) -> AveragedModel | None:
     if not cfg.ema_decay:
         return None
 
-    def average(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    def average(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        # Called once per dtype with all its tensors: one foreach kernel on a GPU, not one per tensor.
         decay = min(cfg.ema_decay, (1 + float(n)) / (10 + float(n)))
-        return averaged * decay + current * (1 - decay)
+        if averaged[0].is_floating_point():
+            torch._foreach_lerp_(averaged, current, 1 - decay)
+        else:  # BatchNorm's num_batches_tracked: the same average, truncated to an integer
+            for a, c in zip(averaged, current):
+                a.copy_(a * decay + c * (1 - decay))
 
-    return AveragedModel(model, avg_fn=average, use_buffers=True)
+    return AveragedModel(model, multi_avg_fn=average, use_buffers=True)
 
 
 def loss_fn(cfg: TrainConfig, logits: torch.Tensor, targets: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
@@ -181,13 +169,6 @@ def train_one_epoch(run: Run, epoch: int, show_progress: bool) -> tuple[float, f
     return loss_sum / len(run.labels), correct / len(run.labels), lr
 
 
-def validate(model: torch.nn.Module, split: FaceSplit, device: torch.device) -> tuple[float, float]:
-    """(loss, accuracy) of the plain softmax on a split, one pass per face."""
-    logits = predict_logits(model, split.images, device=str(device))
-    loss = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(split.labels)).item()
-    return loss, float((logits.argmax(1) == split.labels).mean())
-
-
 def plan_epochs(run: Run, val_size: int, minutes: float) -> int:
     """Epochs that fit in `minutes`, from optimizer steps timed on a throw-away copy of the run."""
     probe = Run(run.cfg, copy.deepcopy(run.model), None, None, torch.Generator().manual_seed(run.cfg.seed),
@@ -219,25 +200,24 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     device = torch.device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed 48x48 inputs: let cuDNN time its algorithms once
     data = dataset or load_dataset(cfg.data, seed=cfg.seed)
     teacher = None
     if cfg.teachers:
-        teacher = torch.from_numpy(teacher_targets(cfg.teachers, data)["train"])
-    model = build_model(cfg)
+        teacher = torch.from_numpy(teacher_targets(cfg.teachers, data)["train"]).to(device)
+    model = checkpoint.build_model(cfg)
     if cfg.init:
-        start, start_ckpt = load_model(cfg.init)
-        theirs = (start_ckpt["config"].get("arch", "vgg"), tuple(start_ckpt["config"]["widths"]))
-        if theirs != (cfg.arch, tuple(cfg.widths)):
-            raise ValueError(f"--init {cfg.init}: its network {theirs} differs from {(cfg.arch, tuple(cfg.widths))}")
-        model.load_state_dict(start.state_dict())
+        checkpoint.load_init_weights(model, cfg)
     model = model.to(device).to(memory_format=torch.channels_last)
-    state = torch.load(resume, map_location=device, weights_only=False) if resume else None
+    state = checkpoint.load_resume(resume, device) if resume else None
     if state is not None and cfg.minutes:
         cfg = replace(cfg, epochs=state["config"]["epochs"])  # the plan made when the run began
     steps_per_epoch = math.ceil(len(data.train) / cfg.batch_size)
+    # The training split lives where the network does (74 MB for FER-2013): no copy per batch on a GPU.
     run = Run(cfg, model, build_optimizer(cfg, model), build_ema(cfg, model), torch.Generator().manual_seed(cfg.seed),
               Schedule(cfg.learning_rate, steps_per_epoch, cfg.epochs, cfg.warmup_epochs), device,
-              torch.from_numpy(data.train.images), torch.from_numpy(data.train.labels), teacher)
+              torch.from_numpy(data.train.images).to(device), torch.from_numpy(data.train.labels).to(device), teacher)
     if cfg.minutes and state is None:
         cfg = run.cfg = replace(cfg, epochs=plan_epochs(run, len(data.val), cfg.minutes))
         run.schedule = Schedule(cfg.learning_rate, steps_per_epoch, cfg.epochs, cfg.warmup_epochs)
@@ -249,7 +229,7 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
     output = Path(cfg.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if state is not None:
-        history, best, start_epoch = restore(run, state)
+        history, best, start_epoch = checkpoint.restore(state, run.model, run.optimizer, run.ema, run.generator)
 
     for epoch in range(start_epoch, cfg.epochs + 1):
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -263,69 +243,9 @@ def train(cfg: TrainConfig, resume: str | None = None, on_epoch_end: ProgressCal
                        f"val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  lr {lr:.4g}  {result.seconds:.0f}s")
         if val_acc > best["val_accuracy"]:
             best = {"val_accuracy": val_acc, "epoch": epoch}
-            save_checkpoint(output, run.evaluated, cfg, data, history, best)
-        save_atomic(resume_state(run, history, best, epoch), resume_path_for(output))
+            checkpoint.save_checkpoint(output, run.evaluated, cfg, data, history, best)
+        checkpoint.save_atomic(checkpoint.resume_state(cfg, run.model, run.optimizer, run.ema, run.generator,
+                                                       history, best, epoch), checkpoint.resume_path_for(output))
         if on_epoch_end:
             on_epoch_end(result, cfg.epochs)
-    # The best checkpoint carries the complete history, not the one up to its own epoch.
-    checkpoint = torch.load(output, map_location="cpu", weights_only=False)
-    checkpoint["metrics"]["history"] = history
-    save_atomic(checkpoint, output)
-    return checkpoint["metrics"]
-
-
-def resume_state(run: Run, history: list[dict], best: dict, epoch: int) -> dict:
-    return {"format": CHECKPOINT_FORMAT, "last_state_dict": run.model.state_dict(),
-            "ema_state_dict": run.ema.state_dict() if run.ema is not None else None,
-            "optimizer": run.optimizer.state_dict(), "generator": run.generator.get_state(),
-            "torch_rng": torch.get_rng_state(), "history": history, "best": best, "epoch": epoch,
-            "config": run.cfg.as_dict()}
-
-
-def restore(run: Run, state: dict) -> tuple[list[dict], dict, int]:
-    """Load a resume file into the run; returns (history, best, the next epoch)."""
-    run.model.load_state_dict(state["last_state_dict"])
-    run.optimizer.load_state_dict(state["optimizer"])
-    if run.ema is not None and state.get("ema_state_dict") is not None:
-        run.ema.load_state_dict(state["ema_state_dict"])
-    run.generator.set_state(state["generator"])
-    torch.set_rng_state(state["torch_rng"])
-    return state["history"], state["best"], state["epoch"] + 1
-
-
-def resume_path_for(output: Path) -> Path:
-    return output.with_name(output.stem + ".resume.pt")
-
-
-def save_atomic(obj: dict, path: Path) -> None:
-    """torch.save to a temporary sibling, then rename: a crash mid-write never corrupts a checkpoint."""
-    temp = temp_path_for(Path(path))
-    try:
-        torch.save(obj, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def save_checkpoint(path: Path, model: torch.nn.Module, cfg: TrainConfig, data: FaceDataset, history: list[dict],
-                    best: dict) -> None:
-    save_atomic({
-        "format": CHECKPOINT_FORMAT,
-        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-        "labels": dict(enumerate(EMOTIONS)),
-        "config": cfg.as_dict(),
-        "metrics": {"best_epoch": best["epoch"], "val_accuracy": best["val_accuracy"], "history": list(history)},
-        "data": {"source": data.source, "layout": data.layout, "validation": data.val_from,
-                 "train_size": len(data.train), "val_size": len(data.val), "test_size": len(data.test),
-                 "train_class_counts": data.train.class_counts()},
-    }, path)
-
-
-def load_model(checkpoint_path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
-    checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
-    if "state_dict" not in checkpoint:
-        raise ValueError(f"{checkpoint_path}: not a Sentivis checkpoint (no state_dict)")
-    cfg = checkpoint["config"]
-    model = build_network(cfg.get("arch", "vgg"), cfg["widths"], cfg["dropout"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.to(device).eval(), checkpoint
+    return checkpoint.finish_checkpoint(output, history)

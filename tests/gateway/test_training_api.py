@@ -86,6 +86,8 @@ def test_options_come_from_the_schema_with_the_data_sets_and_an_estimate(start_g
     assert defaults["learning_rate"] == training.TrainConfig.learning_rate  # the shipped recipe, not a copy
     assert [(d["name"], d["layout"]) for d in body["datasets"]] == [("fer2013.csv.gz", "csv"), ("faces", "folders")]
     assert body["datasets"][0]["bytes"] == (datasets / "fer2013.csv.gz").stat().st_size
+    teachers = {p["name"]: p for p in body["parameters"]}["teachers"]
+    assert teachers["choices"] == training.committed_teachers() and "emotionnet-32-512-s1" in teachers["choices"]
     basis = training.estimate_basis(SHIPPED_CARD)
     assert body["estimate"] == {"seconds": round(training.estimate_seconds(training.check_params({"dataset": 0}),
                                                                            basis)), "basis": basis}
@@ -111,6 +113,27 @@ def test_the_estimate_follows_the_form_and_refuses_bad_values(start_gateway):
         "error": "the body must be a JSON object with the training parameters"}
 
 
+def test_teachers_add_nothing_to_the_estimate():
+    basis = training.estimate_basis(SHIPPED_CARD)
+    plain = training.check_params({"dataset": "x", "epochs": 10})
+    distilled = training.check_params({"dataset": "x", "epochs": 10, "teachers": ["emotionnet-32-512-s1"]})
+    assert training.estimate_seconds(distilled, basis) == training.estimate_seconds(plain, basis)
+
+
+def test_a_job_naming_a_teacher_that_is_not_committed_is_refused(start_gateway, datasets):
+    url, _ = start_gateway(SENTIVIS_DATASETS_DIR=str(datasets))
+    jobs_url = url + "/api/v1/training-jobs"
+    for teachers, message in ((["no-such-teacher"], "teachers: 'no-such-teacher' is not a committed teacher; "
+                                                    "committed: " + ", ".join(training.committed_teachers())),
+                              (["../../classifier/models/emotion-net"], "is not a committed teacher"),
+                              ("emotionnet-32-512-s1", "teachers must be a list of committed teacher names")):
+        status, body = post_json(jobs_url, {"dataset": "fer2013.csv.gz", "teachers": teachers})
+        assert status == 400 and message in body["error"]
+    assert get_json(jobs_url) == (200, {"jobs": []})  # nothing was created or queued
+    status, body = post_json(url + "/api/v1/training/estimate", {"teachers": ["emotionnet-32-512-s1"], "epochs": 4})
+    assert status == 200 and body["estimate"]["seconds"] > 0
+
+
 def test_without_a_reference_card_there_is_no_estimate(start_gateway, tmp_path, datasets):
     url, _ = start_gateway(SENTIVIS_EMOTION_WEIGHTS=str(tmp_path / "none.onnx"), SENTIVIS_DATASETS_DIR=str(datasets))
     status, body = get_json(url + "/api/v1/training/options")
@@ -130,6 +153,8 @@ def test_the_openapi_training_body_is_the_schema():
         if param["type"] == "integer_list":
             assert (prop["type"], prop["items"]["maximum"], prop["maxItems"]) == (
                 "array", param["maximum"], param["max_items"])
+        elif param["type"] == "string_list":
+            assert (prop["type"], prop["items"]["enum"], prop["uniqueItems"]) == ("array", param["choices"], True)
         elif "choices" in param:
             assert prop["enum"] == param["choices"]
         else:

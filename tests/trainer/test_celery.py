@@ -125,3 +125,22 @@ def test_a_dataset_outside_the_datasets_folder_fails_cleanly(tmp_path, redis_url
     assert registry.active_record(client) is None and registry.list_versions(client) == []
     assert not models.exists() or not any(models.rglob("*.onnx"))
     assert worker.alive()
+
+
+def test_a_job_with_teachers_made_for_other_data_fails_without_a_traceback(redis_url, folders, worker, fer_rows):
+    datasets, _ = folders
+    write_fer_csv(datasets / "fer-small.csv", fer_rows)
+    client = redis_io.connect(redis_url)
+    # The committed teacher predicted the whole FER-2013, not these 280 faces.
+    params = jobs.validate_params({"dataset": "fer-small.csv", "epochs": 1, "widths": list(TINY_WIDTHS),
+                                   "teachers": ["emotionnet-32-512-s1"]}, datasets)
+    job = jobs.create_job(client, params)
+    jobs.submit_training(Settings(redis_url=redis_url), job["id"], params)
+    done = wait_for_job(client, job["id"], worker)
+    assert done["state"] == "failed" and done["history"] == [] and done["model_version"] is None
+    assert done["error"].startswith("teacher emotionnet-32-512-s1 was made for other Training data than ")
+    task = Celery(broker=redis_url, backend=redis_url).AsyncResult(job["id"])
+    task.get(timeout=30, propagate=False)
+    assert task.state == "FAILURE"
+    assert "Traceback" not in worker.log() and worker.alive()
+    assert registry.list_versions(client) == []

@@ -15,9 +15,10 @@ from trainer import teachers
 from trainer.augment import mix_batch
 from trainer.cli import build_parser, main
 from trainer.data import load_dataset
-from trainer.evaluate import ten_crops, to_float
+from trainer.checkpoint import load_model
 from trainer.model import EmotionNet, ResEmotionNet, count_multiply_adds
-from trainer.train import Schedule, load_model, predict_logits, train
+from trainer.predict import predict_logits, ten_crops, to_float
+from trainer.train import Schedule, train
 
 
 def tiny(data, output, **changes) -> TrainConfig:
@@ -177,9 +178,23 @@ def test_the_schema_lists_every_job_parameter_with_its_range():
     assert schema["learning_rate"]["default"] == 0.05
     assert schema["precision"]["choices"] == list(training.PRECISIONS)
     assert schema["widths"]["default"] == list(defaults.widths) and schema["widths"]["type"] == "integer_list"
-    assert "data" not in schema and "output" not in schema and "teachers" not in schema
+    assert "data" not in schema and "output" not in schema
+    # The teachers' choices are the committed files' names, read when the schema is asked for.
+    assert schema["teachers"]["type"] == "string_list" and schema["teachers"]["default"] == []
+    assert schema["teachers"]["choices"] == sorted(p.stem for p in training.TEACHERS_DIR.glob("*.npz"))
+    assert "emotionnet-32-512-s1" in schema["teachers"]["choices"]
     for entry in schema.values():
         assert entry["help"] and ("minimum" in entry or "choices" in entry)
+
+
+def test_a_teacher_committed_later_is_offered_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "TEACHERS_DIR", tmp_path)
+    assert {e["name"]: e for e in training.schema()}["teachers"]["choices"] == []
+    with pytest.raises(training.ParamsError, match="committed: none"):
+        training.check_params({"dataset": "a.csv", "teachers": ["late"]})
+    (tmp_path / "late.npz").write_bytes(b"")
+    assert {e["name"]: e for e in training.schema()}["teachers"]["choices"] == ["late"]
+    assert training.check_params({"dataset": "a.csv", "teachers": ["late"]})["teachers"] == ["late"]
 
 
 @pytest.mark.parametrize("widths", [(4, 8), (24, 48, 96, 192, 384), (32, 64, 128, 256, 512)])

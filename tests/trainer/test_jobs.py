@@ -1,14 +1,21 @@
 """The shared training-job store (sentivis/jobs.py) on a real Redis, and its parameter checks."""
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
-from sentivis import jobs, registry
+from sentivis import jobs, registry, training
 from sentivis.redis_io import connect
 from sentivis.settings import Settings
 from sentivis.training import TrainConfig
 from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
-from trainer.job import run_job
+from trainer import teachers
+from trainer.data import load_dataset
+from trainer.job import run_job, train_config
+
+COMMITTED = "emotionnet-32-512-s1"  # trainer/teachers/: made for the whole FER-2013, not the tests' slices
 
 
 def test_params_get_defaults_and_the_dataset_stays_inside(tmp_path):
@@ -32,7 +39,10 @@ def test_datasets_outside_the_folder_are_rejected(tmp_path, dataset):
     ({}, "dataset is required"),
     ({"dataset": "a.csv", "epochs": 0}, "epochs must lie in 1..1000"),
     ({"dataset": "a.csv", "learning_rate": float("nan")}, "learning_rate must lie in"),
-    ({"dataset": "a.csv", "teachers": ["t1"]}, "unknown parameter(s) teachers"),
+    ({"dataset": "a.csv", "teachers": ["t1"]}, f"teachers: 't1' is not a committed teacher; committed: {COMMITTED}"),
+    ({"dataset": "a.csv", "teachers": ["../teachers/x"]}, "is not a committed teacher"),
+    ({"dataset": "a.csv", "teachers": COMMITTED}, "teachers must be a list of committed teacher names"),
+    ({"dataset": "a.csv", "teachers": [COMMITTED, COMMITTED]}, "names a teacher more than once"),
     ({"dataset": "a.csv", "epochs": 2.5}, "epochs must be an integer"),
     ({"dataset": "a.csv", "epochs": True}, "epochs must be an integer"),
     ({"dataset": "a.csv", "learning_rate": "fast"}, "learning_rate must be a number"),
@@ -95,3 +105,55 @@ def test_run_job_refuses_ids_it_did_not_make(tmp_path, redis_url):
     with pytest.raises(jobs.JobParamsError, match="no training job"):
         run_job(connect(redis_url), settings, "../../etc", {"dataset": "a.csv"})
     assert not (tmp_path / "models").exists()
+
+
+def test_teachers_are_committed_names_that_become_their_files(tmp_path):
+    assert COMMITTED in training.committed_teachers()
+    clean = jobs.validate_params({"dataset": "a.csv", "teachers": [COMMITTED]}, tmp_path)
+    assert clean["teachers"] == [COMMITTED]
+    assert jobs.validate_params({"dataset": "a.csv"}, tmp_path)["teachers"] == []
+    settings = Settings(datasets_dir=str(tmp_path), models_dir=str(tmp_path / "models"))
+    cfg = train_config(settings, "0" * 32, clean, tmp_path / "a.csv")
+    assert cfg.teachers == (str(training.TEACHERS_DIR / f"{COMMITTED}.npz"),)
+    assert (training.TEACHERS_DIR / f"{COMMITTED}.npz").is_file()
+
+
+def test_a_job_whose_data_the_teachers_did_not_predict_fails_with_their_message(tmp_path, redis_url, fer_rows):
+    datasets = tmp_path / "datasets"
+    datasets.mkdir()
+    write_fer_csv(datasets / "fer.csv", fer_rows)
+    settings = Settings(redis_url=redis_url, datasets_dir=str(datasets), models_dir=str(tmp_path / "models"))
+    client = connect(redis_url)
+    params = {"dataset": "fer.csv", "epochs": 1, "widths": list(TINY_WIDTHS), "teachers": [COMMITTED]}
+    job = jobs.create_job(client, params)
+    with pytest.raises(teachers.TeacherFileError):
+        run_job(client, settings, job["id"], params)
+    job = jobs.get_job(client, job["id"])
+    assert job["state"] == "failed" and job["history"] == []
+    assert job["error"].startswith(f"teacher {COMMITTED} was made for other Training data than ")
+    assert job["error"].endswith("it can only distill on the data it predicted")
+    assert registry.list_versions(client) == [] and not (tmp_path / "models").exists()
+
+
+def test_a_job_distills_from_a_committed_teacher_made_for_its_data(tmp_path, redis_url, fer_rows, monkeypatch):
+    datasets, committed = tmp_path / "datasets", tmp_path / "teachers"
+    datasets.mkdir()
+    path = write_fer_csv(datasets / "fer.csv", fer_rows)
+    data = load_dataset(path)
+    rng = np.random.default_rng(0)
+    probs = {k: rng.dirichlet(np.ones(7), len(getattr(data, k))).astype(np.float32) for k in teachers.SPLITS}
+    teachers.save(committed / "small", "small", probs, data, {"views": "test"})
+    monkeypatch.setattr(training, "TEACHERS_DIR", committed)
+    settings = Settings(redis_url=redis_url, datasets_dir=str(datasets), models_dir=str(tmp_path / "models"))
+    client = connect(redis_url)
+    params = jobs.validate_params({"dataset": "fer.csv", "epochs": 1, "batch_size": 32, "widths": list(TINY_WIDTHS),
+                                   "threads": 1, "teachers": ["small"]}, datasets)
+    job = jobs.create_job(client, params)
+    done = run_job(client, settings, job["id"], params)
+    assert done["state"] == "succeeded"
+    card = json.loads(open(done["metrics"]["card_path"]).read())
+    assert card["training"]["config"]["teachers"] == [str(committed / "small.npz")]
+    distillation = card["training"]["distillation"]
+    assert [t["name"] for t in distillation["teachers"]] == ["small"]
+    assert distillation["ensemble_val_accuracy"] == pytest.approx(
+        float((probs["val"].astype(np.float16).argmax(1) == data.val.labels).mean()))

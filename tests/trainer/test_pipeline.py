@@ -10,12 +10,14 @@ import torch
 from PIL import Image
 
 from sentivis.labels import EMOTIONS
+from sentivis.training import TrainConfig
 from tests.trainer.conftest import SPLIT_SIZES, TINY_WIDTHS, write_class_folders
 from trainer import onnx_io
+from trainer.checkpoint import load_model, resume_path_for
 from trainer.cli import main
-from trainer.evaluate import ten_crops, to_float
 from trainer.export import export_model, sibling_paths
-from trainer.train import TrainConfig, load_model, resume_path_for, train
+from trainer.predict import ten_crops, to_float
+from trainer.train import train
 
 
 def train_tiny(data, output, epochs: int = 1):

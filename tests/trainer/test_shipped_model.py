@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 
 from sentivis.settings import SHIPPED_MODEL
 from tests.conftest import FER_CSV
-from trainer.evaluate import evaluate_file
+from trainer.evaluate import evaluate_file, per_class_markdown
 from trainer.export import sibling_paths
 
 MIN_TEST_ACCURACY = 0.68
 PRIVATE_TEST_SIZE = 3589
+MODEL_DOC = Path(__file__).resolve().parents[2] / "docs" / "MODEL.md"
 
 
 @lru_cache(maxsize=1)
@@ -47,3 +49,10 @@ def test_shipped_model_card_matches_the_measurement():
     assert card["data"]["checkpoint_selected_on"] == card["data"]["calibration_fitted_on"] == "PublicTest"
     assert test["accuracy"] == pytest.approx(report["accuracy"], abs=0.002)
     assert all(sibling_paths(SHIPPED_MODEL)[name].is_file() for name in ("confusion", "curves"))
+
+
+def test_the_docs_per_class_table_is_the_cards():
+    card = json.loads(sibling_paths(SHIPPED_MODEL)["card"].read_text())
+    table = per_class_markdown(card["metrics"]["test"])
+    assert len(table.splitlines()) == 2 + 7 + 1  # header, a row per emotion, the macro average
+    assert table in MODEL_DOC.read_text(), f"docs/MODEL.md's per-class table is not the card's; it is now:\n{table}"

@@ -1,5 +1,5 @@
 import type { Estimate, TrainingOptions } from "../lib/api";
-import { fieldLabel, formatBytes, formatDuration, type FormTexts, type TrainingParameter } from "../lib/trainingForm";
+import { fieldLabel, formatBytes, formatDuration, listItems, type FormTexts, type TrainingParameter } from "../lib/trainingForm";
 
 // Shown up front; the schema's other parameters sit under "More settings", in the schema's order.
 const MAIN = new Set(["epochs", "minutes", "batch_size", "learning_rate", "widths", "precision"]);
@@ -18,7 +18,15 @@ interface Props {
 
 function Field({ param, text, onText }: { param: TrainingParameter; text: string; onText: Props["onText"] }) {
   const id = `train-${param.name}`;
-  const input = param.choices ? (
+  const offered = param.choices ?? [];
+  const input = param.type === "string_list" ? (
+    // A multi-select of the offered names (teachers: the committed ones); none chosen is the default.
+    <select id={id} multiple value={listItems(text)} disabled={offered.length === 0} aria-describedby={`${id}-help`}
+            size={Math.min(Math.max(offered.length, 2), 6)}
+            onChange={(e) => onText(param.name, Array.from(e.target.selectedOptions, (o) => o.value).join(","))}>
+      {offered.map((c) => <option key={c} value={c}>{c}</option>)}
+    </select>
+  ) : param.choices ? (
     <select id={id} value={text} onChange={(e) => onText(param.name, e.target.value)} aria-describedby={`${id}-help`}>
       {param.choices.map((c) => <option key={c} value={c}>{c}</option>)}
     </select>
@@ -33,7 +41,10 @@ function Field({ param, text, onText }: { param: TrainingParameter; text: string
     <div className="train-field">
       <label htmlFor={id}>{fieldLabel(param.name)}</label>
       {input}
-      <small id={`${id}-help`} className="hint">{param.help}</small>
+      <small id={`${id}-help`} className="hint">
+        {param.help}
+        {param.type === "string_list" && (offered.length ? " (Ctrl- or Cmd-click to choose several)" : " (none committed yet)")}
+      </small>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultTexts, fieldLabel, formatBytes, formatDuration, parseField, trainingRequest, type TrainingParameter } from "./trainingForm";
+import { defaultTexts, fieldLabel, formatBytes, formatDuration, listItems, parseField, trainingRequest, type TrainingParameter } from "./trainingForm";
 
 // The shapes sentivis.training.schema() returns.
 const EPOCHS: TrainingParameter = { name: "epochs", type: "integer", default: 40, help: "passes", minimum: 1, maximum: 1000 };
@@ -8,12 +8,15 @@ const WIDTHS: TrainingParameter = {
   name: "widths", type: "integer_list", default: [24, 48, 96], help: "channels", minimum: 1, maximum: 1024, min_items: 1, max_items: 8,
 };
 const PRECISION: TrainingParameter = { name: "precision", type: "string", default: "bf16", help: "autocast", choices: ["fp32", "bf16"] };
-const PARAMS = [EPOCHS, LR, WIDTHS, PRECISION];
+const TEACHERS: TrainingParameter = {
+  name: "teachers", type: "string_list", default: [], help: "committed teachers", choices: ["resnet-32-512-s11", "vgg-48-768-s12"],
+};
+const PARAMS = [EPOCHS, LR, WIDTHS, PRECISION, TEACHERS];
 
 describe("the training form", () => {
   it("labels fields and starts from the schema's defaults", () => {
     expect(fieldLabel("learning_rate")).toBe("Learning rate");
-    expect(defaultTexts(PARAMS)).toEqual({ epochs: "40", learning_rate: "0.05", widths: "24,48,96", precision: "bf16" });
+    expect(defaultTexts(PARAMS)).toEqual({ epochs: "40", learning_rate: "0.05", widths: "24,48,96", precision: "bf16", teachers: "" });
   });
 
   it("checks values against the schema's types and ranges", () => {
@@ -39,6 +42,21 @@ describe("the training form", () => {
     expect(trainingRequest(PARAMS, { ...defaultTexts(PARAMS), learning_rate: "-1" }, "x.csv"))
       .toEqual({ ok: false, error: "Learning rate must be a number from 0.000001 to 10." });
     expect(trainingRequest(PARAMS, defaultTexts(PARAMS), "")).toEqual({ ok: false, error: "Choose a data set from the datasets folder." });
+  });
+
+  it("offers the committed teachers as a multiple choice, each at most once", () => {
+    expect(listItems(" resnet-32-512-s11, ,vgg-48-768-s12 ")).toEqual(["resnet-32-512-s11", "vgg-48-768-s12"]);
+    expect(parseField(TEACHERS, "")).toEqual({ ok: true, value: [] });
+    expect(parseField(TEACHERS, "vgg-48-768-s12,resnet-32-512-s11")).toEqual({ ok: true, value: ["vgg-48-768-s12", "resnet-32-512-s11"] });
+    const refused = { ok: false, error: "Teachers must be chosen from resnet-32-512-s11, vgg-48-768-s12." };
+    expect(parseField(TEACHERS, "emotionnet-32-512-s1")).toEqual(refused);
+    expect(parseField(TEACHERS, "vgg-48-768-s12,vgg-48-768-s12")).toEqual(refused);
+    expect(parseField({ ...TEACHERS, choices: [] }, "x")).toEqual({ ok: false, error: "Teachers: none are offered." });
+    // None chosen is the default and is not sent; a choice is sent as a list of names.
+    const texts = { ...defaultTexts(PARAMS), teachers: "resnet-32-512-s11" };
+    expect(trainingRequest(PARAMS, texts, "fer.csv")).toEqual({ ok: true, request: { dataset: "fer.csv", teachers: ["resnet-32-512-s11"] } });
+    expect(trainingRequest(PARAMS, { ...texts, teachers: "other" }, "fer.csv"))
+      .toEqual({ ok: false, error: "Teachers must be chosen from resnet-32-512-s11, vgg-48-768-s12." });
   });
 
   it("says durations in round words", () => {

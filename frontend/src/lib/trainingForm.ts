@@ -3,7 +3,7 @@
 
 export interface TrainingParameter {
   name: string;
-  type: "integer" | "number" | "string" | "boolean" | "integer_list";
+  type: "integer" | "number" | "string" | "boolean" | "integer_list" | "string_list";
   default: unknown;
   help: string;
   minimum?: number;
@@ -28,6 +28,11 @@ function textOf(value: unknown): string {
   return Array.isArray(value) ? value.join(",") : String(value);
 }
 
+/** The names a list field's text holds ("a,b" -> ["a", "b"]): a multi-select keeps its choice as text. */
+export function listItems(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
 /** The form's starting texts: every parameter's default. */
 export function defaultTexts(params: readonly TrainingParameter[]): FormTexts {
   return Object.fromEntries(params.map((p) => [p.name, textOf(p.default)]));
@@ -39,6 +44,14 @@ const range = (p: TrainingParameter) => `from ${p.minimum} to ${p.maximum}`;
 export function parseField(p: TrainingParameter, text: string): Parsed {
   const label = fieldLabel(p.name);
   const t = text.trim();
+  if (p.type === "string_list") {
+    // Teachers: any of the offered names (the committed ones), each once.
+    const items = listItems(t);
+    const offered = p.choices ?? [];
+    const fine = items.every((v) => offered.includes(v)) && new Set(items).size === items.length;
+    return fine ? { ok: true, value: items }
+      : { ok: false, error: offered.length ? `${label} must be chosen from ${offered.join(", ")}.` : `${label}: none are offered.` };
+  }
   if (p.choices) return p.choices.includes(t) ? { ok: true, value: t } : { ok: false, error: `${label} must be one of ${p.choices.join(", ")}.` };
   if (p.type === "integer_list") {
     const parts = t.split(/[\s,]+/).filter(Boolean);
