@@ -1,8 +1,9 @@
 """The conformance session with python-socketio, as a user's script would write it (test helper).
 
 `session(url, token, parser, frames)` runs the same steps as node/conformance.mjs and returns the
-same report (tests/clients/test_conformance.py checks both):
-  1. a connection with a wrong token is refused: the connect error's message and data;
+same report (tests/clients/test_conformance.py checks both; tests/compose and tests/swarm run it as
+`python -m tests.clients.python_client URL TOKEN PARSER FRAME.jpg ...`):
+  1. with a token: a connection with a wrong one is refused: the connect error's message and data;
   2. with the token: the `limits` event, then each frame in turn, waiting for its answer;
   3. two bad frames (not a JPEG; a frame_id that is a string): their `frame_error`s;
   4. the transport is cut under the client: it reconnects by itself, gets `limits` again and one
@@ -80,12 +81,12 @@ def refusal(url: str, parser: str, token: str) -> dict[str, Any]:
 
 
 def session(url: str, token: str, parser: str, frames: list[bytes]) -> dict[str, Any]:
-    report: dict[str, Any] = {"refusal": refusal(url, parser, "wrong-" + token)}
+    report: dict[str, Any] = {"refusal": refusal(url, parser, "wrong-" + token) if token else None}
     sio = client(parser)
     inbox = Inbox()
     for name in ("limits", "inference", "frame_error", "connect", "disconnect"):
         sio.on(name, inbox.handler(name))
-    sio.connect(url, auth={"token": token}, wait_timeout=WAIT_S, **connect_kwargs(parser))
+    sio.connect(url, auth={"token": token} if token else None, wait_timeout=WAIT_S, **connect_kwargs(parser))
     try:
         inbox.wait(lambda n, p: n == "connect", "the connection")
         report["limits"] = inbox.wait(lambda n, p: n == "limits", "limits")[1]
@@ -110,3 +111,12 @@ def session(url: str, token: str, parser: str, frames: list[bytes]) -> dict[str,
     finally:
         sio.disconnect()
     return report
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    url, token, parser, *paths = sys.argv[1:]
+    images = [open(p, "rb").read() for p in paths]
+    print(json.dumps(session(url, token, parser, images)))

@@ -346,3 +346,16 @@ def test_the_sentinel_component_runs_a_master_a_replica_and_three_sentinels(tmp_
         assert env["REDIS_MASTER_NAME"] == config["SENTIVIS_REDIS_MASTER_NAME"]
         assert env["REDIS_INITIAL_MASTER"].startswith("sentivis-redis-node-0.sentivis-redis-node.")
     assert docs.one("PodDisruptionBudget", "sentivis-redis-sentinel")["spec"]["minAvailable"] == 2
+
+
+def test_the_gateway_trusts_only_the_ingress_controller_for_client_addresses(variant):
+    _, docs, _ = variant
+    (gateway,) = [w for w in docs.workloads() if w["metadata"]["name"] == "sentivis-gateway"]
+    env = {e["name"]: e.get("value") for c in containers(gateway) for e in c.get("env", [])}
+    assert env.get("SENTIVIS_TRUSTED_PROXIES"), "behind the ingress the per-address limit needs the client's address"
+    assert "SENTIVIS_MAX_CONNECTIONS_PER_ADDRESS" not in env  # the limit stays on
+    policy = docs.one("NetworkPolicy", "sentivis-gateway")
+    labels = gateway["spec"]["template"]["metadata"]["labels"]
+    assert labels_match(policy["spec"]["podSelector"], labels)
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]

@@ -60,8 +60,8 @@ function refusal(auth) {
 }
 
 async function session() {
-  const report = { refusal: await refusal({ token: `wrong-${token}` }) };
-  const socket = io(url, options({ token }));
+  const report = { refusal: token ? await refusal({ token: `wrong-${token}` }) : null };
+  const socket = io(url, options(token ? { token } : {}));
   const wait = inbox(socket);
   try {
     await wait((n) => n === "connect", "the connection");
