@@ -12,6 +12,7 @@ from gateway.auth import protect_rest
 from gateway.broker import ResultBroker
 from gateway.connections import Connections
 from gateway.health import health
+from gateway.sessions_api import init_sessions
 from gateway.sockets import BrowserNamespace
 from sentivis.protocol import SOCKETIO_SERIALIZER
 from sentivis.settings import Settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> tuple[Flask, SocketIO, ResultBroker]:
     protect_rest(app, settings)
     app.register_blueprint(health)
     app.register_blueprint(api)
+    init_sessions(app, settings, broker.redis, broker.gateway_id)  # extensions: database, recording
     register_frontend(app, Path(settings.frontend_dir))
     return app, socketio, broker
 
