@@ -73,10 +73,10 @@ class _Session:
 class Recording:
     """settings: the backlog bound and the settings recorded with each session; redis_client: where
     records go; clock: epoch seconds (stamps); monotonic: intervals; gateway_id: recorded with each
-    session."""
+    session; flusher: False leaves the appending to the caller's flush() (tests)."""
 
     def __init__(self, settings: Settings, redis_client: redis.Redis, clock: Callable[[], float] = time.time,
-                 gateway_id: str = "", monotonic: Callable[[], float] = time.monotonic):
+                 gateway_id: str = "", monotonic: Callable[[], float] = time.monotonic, flusher: bool = True):
         self.settings = settings
         self.redis = redis_client
         self.clock = clock
@@ -93,6 +93,7 @@ class Recording:
         self._failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._flusher = flusher
 
     # -- the handlers' calls -----------------------------------------------------------------
     def start(self, sid: str, payload: Any) -> dict[str, Any]:
@@ -231,6 +232,8 @@ class Recording:
         return session
 
     def _ensure_flusher(self) -> None:
+        if not self._flusher:
+            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()

@@ -204,3 +204,13 @@ def models_of(event_models: Mapping[str, Any] | None) -> Models:
     accuracy = emotion.get("accuracy")
     return Models(emotion.get("version"), detector.get("name"),
                   float(accuracy) if isinstance(accuracy, (int, float)) else None)
+
+
+def example_frame(session_id: str, seq: int, at: float, people: int = 2) -> FrameRecord:
+    """A plausible answered frame with `people` people (the tests and the recorder benchmark)."""
+    rows = []
+    for person in range(1, people + 1):
+        smoothed = tuple(round((person + i + seq % 5) / 28 + (0.25 if i == 3 else 0), 4) for i in range(len(EMOTIONS)))
+        rows.append(PersonRow(person, (40 * person, 30, 64, 80), 0.93, EMOTIONS[(seq // 30 + person) % len(EMOTIONS)],
+                              0.61, smoothed, tuple(round(v * 0.9, 6) for v in smoothed)))
+    return FrameRecord(session_id, seq, at, seq * 2 + 1, 320, 240, rows)
