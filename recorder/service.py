@@ -48,6 +48,7 @@ class Recorder(StreamWorker):
     service = "recorder"
     stream = streams.RECORDS
     group = streams.RECORDER_GROUP
+    group_start = "0"  # records appended before the group existed (a restarted Redis) are written too
 
     def __init__(self, settings: Settings, consumer: str | None = None, clock: Callable[[], float] = time.time):
         super().__init__(dataclasses.replace(settings, read_count=settings.recorder_batch), consumer)
