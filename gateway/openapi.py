@@ -180,7 +180,8 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Sentivis gateway API", "version": "1",
                  "description": "Facial emotion recognition: one-shot image analysis, emotion model "
-                                "versions, training jobs and recorded sessions. Live video uses Socket.IO, not this API."},
+                                "versions, training jobs and recorded sessions. Live video uses Socket.IO, "
+                                "not this API."},
         "paths": {
             "/api/v1/analyze": {"post": {
                 "summary": "Find the faces in one image and read their emotions",

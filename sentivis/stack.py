@@ -525,8 +525,9 @@ def _announce(stack: Stack, host: str) -> None:
 def main(argv: list[str] | None = None, prog: str = "sentivis up") -> int:
     parser = argparse.ArgumentParser(
         prog=prog, description="Run the whole stack as local processes: a private redis-server (unless "
-                               "SENTIVIS_REDIS_URL or SENTIVIS_REDIS_SENTINELS is set), the gateway, the detector(s), the classifier(s), "
-                               "the recorder(s) and the training worker. Restarts a process that dies; Ctrl-C stops everything.")
+                               "SENTIVIS_REDIS_URL or SENTIVIS_REDIS_SENTINELS is set), the gateway, the "
+                               "detector(s), the classifier(s), the recorder(s) and the training worker. "
+                               "Restarts a process that dies; Ctrl-C stops everything.")
     parser.add_argument("--detectors", type=int, default=1, help="detector processes (default 1)")
     parser.add_argument("--classifiers", type=int, default=1, help="classifier processes (default 1)")
     parser.add_argument("--recorders", type=int, default=1,

@@ -51,6 +51,18 @@ def redis_url(redis_server) -> str:
     return redis_server.url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sessions_database_of_the_run(tmp_path_factory):
+    """Every service the tests start without a database of their own (each gateway migrates one at
+    start) uses a SQLite file of this run, not the repository's data/sentivis.db."""
+    if os.environ.get("SENTIVIS_DATABASE_URL"):
+        yield
+        return
+    os.environ["SENTIVIS_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('sessions') / 'sessions.db'}"
+    yield
+    del os.environ["SENTIVIS_DATABASE_URL"]
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """One private PostgreSQL for the whole session; tests take a fresh database of it."""

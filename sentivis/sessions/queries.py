@@ -86,7 +86,8 @@ class _Person:
         total = sum(self.per_emotion.values())
         shares = {e: round(v / total, 4) for e, v in self.per_emotion.items()} if total > 0 else None
         dominant = max(EMOTIONS, key=lambda e: (self.per_emotion[e], -EMOTIONS.index(e))) if total > 0 else self.label
-        return {"id": person_id, "first_seen_s": round(self.first - origin, 3), "last_seen_s": round(self.last - origin, 3),
+        return {"id": person_id, "first_seen_s": round(self.first - origin, 3),
+                "last_seen_s": round(self.last - origin, 3),
                 "sightings": self.sightings, "in_view_s": round(self.in_view, 3), "shares": shares,
                 "dominant": dominant, "mean_confidence": (round(self.confidence_sum / self.confidence_n, 4)
                                                           if self.confidence_n else None)}
@@ -107,9 +108,9 @@ def get_session(engine: Engine, session_id: str) -> dict[str, Any] | None:
             return None
         out = _session(row) | {"gateway": row.gateway, "settings": row.settings or {}}
         m, g = schema.models, schema.gaps
+        changes = connection.execute(sa.select(m).where(m.c.session_id == session_id).order_by(m.c.seq))
         out["models"] = [{"from_seq": r.seq, "emotion_version": r.emotion_version, "detector": r.detector,
-                          "accuracy": None if r.accuracy is None else round(r.accuracy, 4)}
-                         for r in connection.execute(sa.select(m).where(m.c.session_id == session_id).order_by(m.c.seq))]
+                          "accuracy": None if r.accuracy is None else round(r.accuracy, 4)} for r in changes]
         out["gaps"] = [{"first_seq": r.first_seq, "frames": r.frames, "started_at": r.started_at,
                         "ended_at": r.ended_at}
                        for r in connection.execute(sa.select(g).where(g.c.session_id == session_id)

@@ -264,8 +264,8 @@ def test_an_image_kept_as_a_session(stack):
         assert time.monotonic() < deadline, "the recorder did not write the session"
         time.sleep(0.1)
     detail = found.json()
-    assert (detail["source"], detail["frames"], detail["people"], detail["end_reason"]) == ("image", 1, len(body["faces"]),
-                                                                                            "stopped")
+    assert (detail["source"], detail["frames"], detail["end_reason"]) == ("image", 1, "stopped")
+    assert detail["people"] == len(body["faces"])
     rows = requests.get(url + "/frames", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text.splitlines()
     assert len(rows) == 1 + len(body["faces"])
 

@@ -79,8 +79,8 @@ def test_list_detail_rows_and_delete(gateway, seeded):
     assert len(rows) == 40 and list(rows[0])[:3] == ["time_s", "frame_id", "face_id"] and rows[-1]["time_s"] == "3.167"
     lines = get(f"{gateway}/{seeded['a']}/frames", format="jsonl").text.splitlines()
     assert len(lines) == 40 and set(json.loads(lines[0])["raw"]) == set(EMOTIONS)
-    assert get(f"{gateway}/{seeded['b']}/frames").text == ",".join(
-        ["time_s", "frame_id", "face_id", "x", "y", "width", "height", "score", *EMOTIONS, "label", "confidence"]) + "\n"
+    header = ["time_s", "frame_id", "face_id", "x", "y", "width", "height", "score", *EMOTIONS, "label", "confidence"]
+    assert get(f"{gateway}/{seeded['b']}/frames").text == ",".join(header) + "\n"
 
     deleted = requests.delete(f"{gateway}/{seeded['a']}", headers=AUTH, timeout=30)
     assert deleted.status_code == 204

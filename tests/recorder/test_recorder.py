@@ -16,7 +16,7 @@ import redis
 
 from sentivis import records as r
 from sentivis import redis_io, streams
-from sentivis.sessions import db, store
+from sentivis.sessions import store
 from tests.recorder.conftest import append, counts, wait_for
 
 

@@ -128,7 +128,8 @@ def test_the_csv_has_the_pages_columns_and_one_row_per_person_per_frame_streamed
     lines = b"".join(queries.stream_rows(engine, sid, "jsonl")).decode().splitlines()
     assert len(lines) == 60
     obj = json.loads(lines[14])
-    assert obj["raw"] == dict(zip(EMOTIONS, person.raw)) and obj["probabilities"] == dict(zip(EMOTIONS, person.probabilities))
+    assert obj["raw"] == dict(zip(EMOTIONS, person.raw))
+    assert obj["probabilities"] == dict(zip(EMOTIONS, person.probabilities))
 
 
 def test_a_deleted_session_is_gone_and_its_late_records_are_not_written_back(engine):
