@@ -224,3 +224,30 @@ def _wait(check, what, timeout=60.0):
             return result
         time.sleep(0.05)
     raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_shutdown_ends_every_session_and_appends_what_is_queued(client, clock):
+    fake_recorder_alive(client)
+    recording = Recording(Settings(), client, clock=clock, monotonic=clock, flusher=False)
+    first = recording.start("sid-1", {"name": "one"})
+    second = recording.start("sid-2", {"name": "two"})
+    recording.record("sid-1", inference(1))
+    recording.close(timeout=5)
+    kinds = [(type(x).__name__, x.session_id) for x in appended(client)]
+    assert kinds == [("SessionStarted", first["id"]), ("SessionStarted", second["id"]), ("FrameRecord", first["id"]),
+                     ("SessionStopped", first["id"]), ("SessionStopped", second["id"])]
+    assert {x.reason for x in appended(client) if isinstance(x, r.SessionStopped)} == {"shutdown"}
+    assert recording.active("sid-1") is None and recording.active("sid-2") is None
+
+
+def test_with_its_flusher_thread_records_reach_the_stream_without_flush_calls(client):
+    fake_recorder_alive(client)
+    recording = Recording(Settings(), client)
+    started = recording.start("sid-1", {"name": "threaded"})
+    for frame_id in range(5):
+        recording.record("sid-1", inference(frame_id))
+    recording.stop("sid-1")
+    _wait(lambda: len(appended(client)) == 7, "the flusher appending the session")
+    assert [x.seq for x in appended(client) if isinstance(x, r.FrameRecord)] == [0, 1, 2, 3, 4]
+    assert appended(client)[-1].session_id == started["id"]
+    recording.close(timeout=2)
