@@ -195,7 +195,9 @@ def openapi_document() -> dict[str, Any]:
                                 "schema": {"type": "integer", "enum": [0, 1], "default": 0},
                                 "description": "1: each face also carries its appearance vector"},
                                {"name": "session", "in": "query", "required": False,
-                                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                                           "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f]"
+                                                      "[^\\x00-\\x1f\\x7f-\\x9f]*$"},
                                 "description": "store the answer as a recorded session of this name"}],
                 "requestBody": {"required": True, "content": {
                     "image/jpeg": {"schema": IMAGE_BODY},

@@ -14,6 +14,7 @@ import threading
 import time
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, stream_with_context
+from werkzeug.routing import PathConverter
 
 from gateway.recording import Recording
 from sentivis.records import is_session_id
@@ -29,13 +30,22 @@ MIGRATE_RETRY_S = 5.0
 _DIGITS = re.compile(r"[0-9]{1,6}")
 
 
+class SessionRef(PathConverter):
+    """A session id in a URL: any text, slashes too (so that each gets this API's 404, not the
+    page's), except what ends in /frames (the rows' own route: its Allow header lists GET only)."""
+
+    regex = "[^/].*?(?<!/frames)"
+
+
 def init_sessions(app: Flask, settings: Settings, redis_client, gateway_id: str) -> Recording:
     """Serve the sessions API on `app` and start migrating the database in the background ->
     the gateway's Recording (app.extensions["sentivis"]["recording"] and ["database"] too)."""
     database = Database.from_settings(settings)
     recording = Recording(settings, redis_client, gateway_id=gateway_id)
     app.extensions.setdefault("sentivis", {}).update(database=database, recording=recording)
+    app.url_map.converters["session_ref"] = SessionRef
     app.register_blueprint(sessions_api)
+    app.register_error_handler(404, api_not_found)
     threading.Thread(target=_migrate, args=(database,), name="sessions-migrate", daemon=True).start()
     return recording
 
@@ -49,6 +59,16 @@ def _migrate(database: Database) -> None:
         except DatabaseUnavailable as exc:
             log.warning("%s; trying again in %.0f s (the sessions API answers 503 meanwhile)", exc, MIGRATE_RETRY_S)
             time.sleep(MIGRATE_RETRY_S)
+
+
+def api_not_found(exc):
+    """A path under /api/ that no route takes (a session id with a newline, say): JSON, as the API's
+    other errors; elsewhere Flask's own page."""
+    if request.path.startswith("/api/"):
+        if request.path.startswith(sessions_api.url_prefix + "/"):
+            return error(404, "no such session", "unknown_session")
+        return error(404, "not found", "not_found")
+    return exc
 
 
 def _engine():
@@ -73,7 +93,7 @@ def _not_found(session_id: str):
     return error(404, f"no session {shown!r}", "unknown_session")
 
 
-@sessions_api.get("")
+@sessions_api.get("", provide_automatic_options=False)
 def list_sessions():
     """?limit=1..200 (50), ?before=<a session id, the previous page's `next`>: newest first."""
     raw_limit = request.args.get("limit", str(DEFAULT_PAGE))
@@ -88,13 +108,13 @@ def list_sessions():
     return jsonify(sessions=page, next=cursor)
 
 
-@sessions_api.get("/<path:session_id>")
+@sessions_api.get("/<session_ref:session_id>", provide_automatic_options=False)
 def get_session(session_id: str):
     found = queries.get_session(_engine(), session_id) if is_session_id(session_id) else None
     return jsonify(found) if found is not None else _not_found(session_id)
 
 
-@sessions_api.get("/<session_id>/frames")
+@sessions_api.get("/<session_id>/frames", provide_automatic_options=False)
 def session_rows(session_id: str):
     """?format=csv (the page's download columns) or jsonl: one row per person per answered frame."""
     fmt = request.args.get("format", "csv")
@@ -110,7 +130,7 @@ def session_rows(session_id: str):
     return Response(stream_with_context(rows), content_type=queries.FORMATS[fmt], headers=headers)
 
 
-@sessions_api.delete("/<path:session_id>")
+@sessions_api.delete("/<session_ref:session_id>", provide_automatic_options=False)
 def delete_session(session_id: str):
     """Everything of the session: its rows, people, gaps, models and itself; 404 afterwards."""
     if not is_session_id(session_id):
