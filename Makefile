@@ -33,11 +33,15 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && $(APT) redis-server; \
 	  else echo "redis-server is missing: sudo apt-get install redis-server (or brew install redis)"; exit 1; fi; }
 
-# The end-to-end browser test drives Debian's chromium; nothing downloads a browser build.
+# The end-to-end browser test drives Debian's chromium; nothing downloads a browser build. The sessions
+# tests start their own PostgreSQL from Debian's postgresql (initdb and pg_ctl, sentivis/pgserver.py).
 test-deps:
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && $(APT) chromium; \
 	  else echo "chromium is missing: sudo apt-get install chromium"; exit 1; fi; }
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && $(APT) postgresql; \
+	  else echo "PostgreSQL is missing: sudo apt-get install postgresql"; exit 1; fi; }
 
 frontend: $(FRONTEND_STAMP)
 	@if [ -f frontend/package.json ]; then cd frontend && npm run --silent build; fi

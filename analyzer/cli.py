@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from analyzer.inputs import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, Input, InputError, expand
+from sentivis.records import MAX_SESSION_NAME, SessionRefused, check_session_name
 from sentivis.settings import SettingsError, get_settings
 from sentivis.tracking import TrackerConfig
 
@@ -47,6 +48,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                          help="send each frame to the gateway at URL (POST /api/v1/analyze) instead of "
                               "running the models here, e.g. http://127.0.0.1:5001 (SENTIVIS_AUTH_TOKEN, "
                               "when set, is sent as the bearer token)")
+    analyze.add_argument("--session", default=None, metavar="NAME",
+                         help="also keep each file's result as a recorded session named NAME (\"NAME: file\" for "
+                              "several files) in the sessions database, SENTIVIS_DATABASE_URL, beside the live ones")
     analyze.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     return analyze
 
@@ -78,14 +82,32 @@ def make_engine(args: argparse.Namespace, settings):
     return LocalEngine(settings, max_faces)
 
 
+def session_names(name: str, items: list[Input]) -> list[str]:
+    """The session of each file: NAME for one file, "NAME: file name" for several (cut to the limit)."""
+    if len(items) == 1:
+        return [name]
+    return [f"{name}: {item.path.name}"[:MAX_SESSION_NAME] for item in items]
+
+
+def open_database(settings):
+    """The sessions database, migrated; DatabaseUnavailable when it cannot be reached."""
+    from sentivis.sessions.db import Database  # SQLAlchemy and Alembic only when --session asks for them
+
+    return Database.from_settings(settings).ready()
+
+
 def analyze(args: argparse.Namespace) -> int:
     from analyzer.engines import EngineError, FrameFailed
+    from analyzer.record import SessionWriter
     from analyzer.run import analyze_input
+    from sentivis.sessions.db import DatabaseUnavailable
 
     try:
         settings = get_settings()
         TrackerConfig.from_settings(settings)  # a tracking setting out of range stops it here, not per file
-    except SettingsError as exc:
+        if args.session is not None:
+            check_session_name({"name": args.session})
+    except (SettingsError, SessionRefused) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     items, failures = expand(args.paths)
@@ -94,26 +116,36 @@ def analyze(args: argparse.Namespace) -> int:
     if not items:
         return 1 if failures else 2
     try:
+        database = open_database(settings) if args.session is not None else None
         engine = make_engine(args, settings)
-    except EngineError as exc:
+    except (EngineError, DatabaseUnavailable) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     failed = len(failures)
     progress = not args.quiet and sys.stderr.isatty()
+    names = session_names(args.session, items) if database is not None else [None] * len(items)
     try:
-        for item, out_dir in zip(items, output_dirs(items, args.output)):
+        for item, out_dir, name in zip(items, output_dirs(items, args.output), names):
+            session = SessionWriter(database, name, item.kind, settings) if name else None
             try:
-                result = analyze_input(item, engine, out_dir, settings, args.every, progress)
+                result = analyze_input(item, engine, out_dir, settings, args.every, progress, session)
             except (InputError, FrameFailed, OSError) as exc:
                 error(item.path, str(exc))
                 failed += 1
+                if session is not None:
+                    session.close("error")
                 continue
             except EngineError as exc:  # the gateway went away: the files left would fail the same way
                 error(item.path, str(exc))
+                if session is not None:
+                    session.close("error")
                 return 2
+            if session is not None:
+                session.close("error" if result.problem else "stopped")
             ids = ", ".join(f"#{i}" for i in result.face_ids) or "none"
+            kept = f" (session {session.session_id})" if session is not None else ""
             print(f"{item.path}: {result.frames} frame(s) analysed, {result.rows} face(s) found "
-                  f"(ids {ids}) -> {out_dir}{os.sep}")
+                  f"(ids {ids}) -> {out_dir}{os.sep}{kept}")
             if result.problem:
                 error(item.path, result.problem)
                 failed += 1

@@ -10,6 +10,7 @@ from tqdm import tqdm
 from analyzer import outputs
 from analyzer.engines import Engine
 from analyzer.inputs import Frame, Input, InputError, VideoReader, read_image
+from analyzer.record import SessionWriter
 from analyzer.timeline import plot_timeline
 from sentivis.settings import Settings
 from sentivis.tracking import PersonTracker, TrackerConfig
@@ -33,25 +34,31 @@ def new_tracker(settings: Settings, fps: float | None = None) -> PersonTracker:
     return PersonTracker(TrackerConfig.from_settings(settings, fps=max(MIN_CLOCK_FPS, fps or 0.0)))
 
 
-def analyze_frame(engine: Engine, tracker: PersonTracker, frame: Frame) -> tuple[dict[str, Any], list[dict]]:
-    """-> the frame's JSON record and its tracked face records (ids are the tracker's people)."""
+def analyze_frame(engine: Engine, tracker: PersonTracker, frame: Frame,
+                  session: SessionWriter | None = None) -> tuple[dict[str, Any], list[dict]]:
+    """-> the frame's JSON record and its tracked face records (ids are the tracker's people);
+    `session`: where the frame is also recorded."""
     tracked = tracker.update(engine.analyze(frame.rgb), timestamp_ms=frame.time_s * 1000.0)
     faces = [outputs.face_record(f) for f in tracked]
+    if session is not None:
+        height, width = frame.rgb.shape[:2]
+        session.frame(frame.index, frame.time_s, width, height, tracked, engine.models)
     return {"frame_index": frame.index, "time_s": round(frame.time_s, 4), "faces": faces}, faces
 
 
 def analyze_input(item: Input, engine: Engine, out_dir: Path, settings: Settings, every: int = 1,
-                  progress: bool = True) -> Result:
+                  progress: bool = True, session: SessionWriter | None = None) -> Result:
     """Raises InputError when the file cannot be read at all; a truncated video yields a partial
-    result with `problem` set."""
+    result with `problem` set. session: where every analysed frame is also recorded."""
     if item.kind == "image":
-        return _analyze_image(item, engine, out_dir, settings)
-    return _analyze_video(item, engine, out_dir, settings, every, progress)
+        return _analyze_image(item, engine, out_dir, settings, session)
+    return _analyze_video(item, engine, out_dir, settings, every, progress, session)
 
 
-def _analyze_image(item: Input, engine: Engine, out_dir: Path, settings: Settings) -> Result:
+def _analyze_image(item: Input, engine: Engine, out_dir: Path, settings: Settings,
+                   session: SessionWriter | None) -> Result:
     frame = Frame(0, 0.0, read_image(item.path))
-    record, faces = analyze_frame(engine, new_tracker(settings), frame)
+    record, faces = analyze_frame(engine, new_tracker(settings), frame, session)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = Result(item.path, out_dir, frames=1)
     annotated = out_dir / "annotated.png"
@@ -65,7 +72,7 @@ def _analyze_image(item: Input, engine: Engine, out_dir: Path, settings: Setting
 
 
 def _analyze_video(item: Input, engine: Engine, out_dir: Path, settings: Settings, every: int,
-                   progress: bool) -> Result:
+                   progress: bool, session: SessionWriter | None) -> Result:
     reader = VideoReader(item.path)
     info = reader.info
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +85,7 @@ def _analyze_video(item: Input, engine: Engine, out_dir: Path, settings: Setting
     bar = tqdm(total=expected, unit="frame", desc=item.path.name, disable=not progress, leave=False)
     try:
         for frame in reader.frames(every):
-            record, faces = analyze_frame(engine, tracker, frame)
+            record, faces = analyze_frame(engine, tracker, frame, session)
             records.append(record)
             sink.write(outputs.annotate(frame.rgb, faces))
             bar.update()

@@ -18,6 +18,7 @@ from gateway.broker import inference_event, tracked_faces
 from gateway.openapi import openapi_document
 from sentivis import jobs, redis_io, registry, training
 from sentivis.protocol import ERROR_CODES
+from sentivis.records import SessionRefused, check_session_name
 from sentivis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,13 @@ def analyze():
     with_appearance = request.args.get("appearance", "0")
     if with_appearance not in ("0", "1"):
         return error(400, f"appearance must be 0 or 1, not {with_appearance!r}", "invalid_parameter")
+    session_name = request.args.get("session")  # store the answer as a recorded session of one image
+    if session_name is not None:
+        try:
+            check_session_name({"name": session_name})
+            ext["recording"].check_available()
+        except SessionRefused as exc:
+            return error(400 if exc.code == "invalid_session_name" else 503, exc.message, exc.code)
     request.max_content_length = max_request_bytes(settings)  # Werkzeug answers 413 beyond it, unread
     try:
         image = prepare_image(read_upload(request, settings), settings)
@@ -86,7 +94,13 @@ def analyze():
         for face, given in zip(faces, message.faces):
             vector = given.get("appearance")
             face["appearance"] = None if vector is None else vector.astype(float).round(4).tolist()
-    return jsonify(inference_event(message, faces, dropped_frames=0))
+    event = inference_event(message, faces, dropped_frames=0)
+    if session_name is not None:
+        try:
+            event["session"] = ext["recording"].record_once(session_name, event)
+        except SessionRefused as exc:
+            return error(503, exc.message, exc.code)
+    return jsonify(event)
 
 
 @api.get("/models")

@@ -17,6 +17,7 @@ from gateway.broker import ResultBroker
 from gateway.connections import Connections
 from gateway.health import health
 from gateway.probe import ReadinessProbe
+from gateway.sessions_api import init_sessions
 from gateway.sockets import BrowserEvents
 from gateway.transport import PACKETS, SocketServer
 from sentivis.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
     protect_rest(app, settings)
     app.register_blueprint(health)
     app.register_blueprint(api)
+    init_sessions(app, settings, broker.redis, broker.gateway_id)  # extensions: database, recording
     register_frontend(app, Path(settings.frontend_dir))
     return Gateway(wsgi, app, sockets, connections, broker, probe)
 
@@ -87,8 +89,8 @@ def socket_server(parser: str, settings: Settings, async_mode: str, sessions_ope
     endpoints) are bounded a little above max_connections: room for those being refused `server_full`."""
     # async_handlers=False: one connection's events are handled in order, on its own thread (greenlet).
     limit = settings.max_connections + max(100, settings.max_connections // 10) if settings.max_connections else 0
-    return SocketServer(parser, limit, sessions_open, async_mode=async_mode, cors_allowed_origins=list(settings.cors_origins) or None,
-                        async_handlers=False, max_http_buffer_size=settings.max_message_bytes,
+    return SocketServer(parser, limit, sessions_open, async_mode=async_mode,
+                        cors_allowed_origins=list(settings.cors_origins) or None, async_handlers=False, max_http_buffer_size=settings.max_message_bytes,
                         ping_interval=10, ping_timeout=10, logger=logging.getLogger("gateway.socketio"),
                         engineio_logger=logging.getLogger("gateway.engineio"))
 

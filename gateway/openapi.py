@@ -52,6 +52,10 @@ INFERENCE = {
         "latency": {"type": "object", "additionalProperties": {"type": "number"},
                     "description": "milliseconds: server_ms, queue_ms, decode_ms, detect_ms, classify_ms"},
         "dropped_frames": {"type": "integer"},
+        "session": {"type": "object", "required": ["id", "name"],
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                    "description": "only with POST /api/v1/analyze?session=NAME: the recorded session of this "
+                                   "image (written by the recorder shortly after the answer)"},
     },
 }
 
@@ -90,6 +94,87 @@ ESTIMATE = {"type": ["object", "null"], "description": "null when the shipped mo
                                                  "precision, multiply_adds, training_faces, threads, cpu"}}}
 
 
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+SESSION = {
+    "type": "object",
+    "required": ["id", "name", "started_at", "ended_at", "duration_s", "people", "frames", "gap_frames"],
+    "properties": {
+        "id": {"type": "string", "description": "32 hex digits; ids sort by creation time"},
+        "name": {"type": "string"},
+        "source": {"type": ["string", "null"], "description": "live, image (POST /api/v1/analyze), video or file"},
+        "started_at": {"type": "number", "description": "Unix time, seconds"},
+        "ended_at": {**NULLABLE_NUMBER, "description": "null while recording, or when its gateway stopped "
+                                                       "without ending it"},
+        "end_reason": {"type": ["string", "null"], "description": "stopped, disconnected, shutdown or error"},
+        "duration_s": {"type": "number", "description": "to the end, else to the latest frame written"},
+        "people": {"type": "integer"}, "frames": {"type": "integer", "description": "answered frames written"},
+        "gap_frames": {"type": "integer", "description": "answered frames not recorded (the records backlog was "
+                                                         "past its bound); 0: no gap"},
+        "reported_frames": {"type": ["integer", "null"],
+                            "description": "frames the gateway answered while recording, known at the end"},
+    },
+}
+PERSON_SUMMARY = {
+    "type": "object", "required": ["id", "in_view_s", "shares", "dominant", "mean_confidence"],
+    "properties": {"id": {"type": "integer"}, "first_seen_s": {"type": "number"}, "last_seen_s": {"type": "number"},
+                   "sightings": {"type": "integer"}, "in_view_s": {"type": "number"},
+                   "shares": {"type": ["object", "null"], "description": "each emotion's share of the time a "
+                                                                        "label was shown (sums to 1)"},
+                   "dominant": {"type": ["string", "null"]}, "mean_confidence": NULLABLE_NUMBER},
+}
+SESSION_DETAIL = {**SESSION, "properties": {
+    **SESSION["properties"], "gateway": {"type": ["string", "null"]},
+    "settings": {"type": "object", "description": "the settings that shaped the results"},
+    "models": {"type": "array", "items": {"type": "object", "properties": {
+        "from_seq": {"type": "integer"}, "emotion_version": {"type": ["string", "null"]},
+        "detector": {"type": ["string", "null"]}, "accuracy": NULLABLE_NUMBER}}},
+    "gaps": {"type": "array", "items": {"type": "object", "properties": {
+        "first_seq": {"type": "integer"}, "frames": {"type": "integer"}, "started_at": {"type": "number"},
+        "ended_at": {"type": "number"}}}},
+    "people_summary": {"type": "array", "items": PERSON_SUMMARY}}}
+
+
+def sessions_paths() -> dict[str, Any]:
+    session_param = {"name": "session_id", "in": "path", "required": True,
+                     "schema": {"type": "string", "minLength": 1}}
+    unavailable = _error("the sessions database is unavailable")
+    unknown = _error("no such session")
+    text = {"type": "string"}
+    return {
+        "/api/v1/sessions": {"get": {
+            "summary": "Recorded sessions, newest first, a page at a time", "operationId": "listSessions",
+            "parameters": [
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                {"name": "before", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                 "description": "the `next` of the previous page: sessions created before this one"}],
+            "responses": {"200": _json({"type": "object", "required": ["sessions", "next"], "properties": {
+                "sessions": {"type": "array", "items": SESSION},
+                "next": {"type": ["string", "null"], "description": "the cursor of the next page; null: last"}}},
+                "a page of sessions"),
+                "400": _error("limit or before is invalid"), "503": unavailable}}},
+        "/api/v1/sessions/{session_id}": {
+            "get": {"summary": "One session: metadata, models, gaps and one summary per person",
+                    "operationId": "getSession", "parameters": [session_param],
+                    "responses": {"200": _json(SESSION_DETAIL, "the session"), "404": unknown, "503": unavailable}},
+            "delete": {"summary": "Delete everything of one session", "operationId": "deleteSession",
+                       "parameters": [session_param],
+                       "responses": {"204": {"description": "deleted"}, "404": unknown, "503": unavailable}}},
+        "/api/v1/sessions/{session_id}/frames": {"get": {
+            "summary": "The session's rows, one per person per answered frame, streamed",
+            "description": "CSV: the columns of the page's download (time_s since the first row, frame_id, face_id, "
+                           "box, score, the smoothed probabilities, label, confidence). JSONL: one object per row, "
+                           "with the raw probabilities too.",
+            "operationId": "sessionFrames",
+            "parameters": [session_param, {"name": "format", "in": "query", "required": False,
+                                           "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"}}],
+            "responses": {"200": {"description": "the rows", "content": {"text/csv": {"schema": text},
+                                                                         "application/x-ndjson": {"schema": text}}},
+                          "400": _error("format is not csv or jsonl"), "404": unknown, "503": unavailable}}},
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     version_param = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
     job_param = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -99,7 +184,8 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Sentivis gateway API", "version": "1",
                  "description": "Facial emotion recognition: one-shot image analysis, emotion model "
-                                "versions and training jobs. Live video uses Socket.IO, not this API."},
+                                "versions, training jobs and recorded sessions. Live video uses Socket.IO, "
+                                "not this API."},
         "paths": {
             "/api/v1/analyze": {"post": {
                 "summary": "Find the faces in one image and read their emotions",
@@ -111,7 +197,12 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "analyzeImage",
                 "parameters": [{"name": "appearance", "in": "query", "required": False,
                                 "schema": {"type": "integer", "enum": [0, 1], "default": 0},
-                                "description": "1: each face also carries its appearance vector"}],
+                                "description": "1: each face also carries its appearance vector"},
+                               {"name": "session", "in": "query", "required": False,
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                                           "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f]"
+                                                      "[^\\x00-\\x1f\\x7f-\\x9f]*$"},
+                                "description": "store the answer as a recorded session of this name"}],
                 "requestBody": {"required": True, "content": {
                     "image/jpeg": {"schema": IMAGE_BODY},
                     "image/png": {"schema": IMAGE_BODY},
@@ -119,11 +210,12 @@ def openapi_document() -> dict[str, Any]:
                                                        "properties": {"image": IMAGE_BODY}}}}},
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Inference"}, "the faces and their emotions"),
-                    "400": _error("not an image, an unsupported type, no image field, or a bad appearance "
-                                  "parameter"),
+                    "400": _error("not an image, an unsupported type, no image field, a bad appearance "
+                                  "parameter or session name"),
                     "413": _error("more bytes or pixels than the limits"),
                     "422": _error("a JPEG or PNG that cannot be decoded"),
-                    "503": _error("no detector or classifier answered in time"),
+                    "503": _error("no detector or classifier answered in time, or the session cannot be "
+                                  "recorded (recording_unavailable)"),
                 }}},
             "/api/v1/models": {"get": {
                 "summary": "List the registered emotion model versions, the served one and the shipped one",
@@ -178,6 +270,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [job_param],
                 "responses": {"200": _json({"type": "object"}, "the job"), "404": _error("no such job"),
                               "503": unavailable}}},
+            **sessions_paths(),
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi",
                 "responses": {"200": _json({"type": "object"}, "the OpenAPI description")}}},

@@ -103,10 +103,11 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
-def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
-    """Create the consumer group (and the stream) if missing; start with new messages."""
+def ensure_group(client: redis.Redis, stream: str, group: str, start: str = "$") -> None:
+    """Create the consumer group (and the stream) if missing; start with new messages ("$"), or
+    with every message in the stream ("0")."""
     try:
-        client.xgroup_create(stream, group, id="$", mkstream=True)
+        client.xgroup_create(stream, group, id=start, mkstream=True)
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise

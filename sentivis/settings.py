@@ -144,6 +144,19 @@ class Settings:
         str(REPO_ROOT / "artifacts" / "models"),
         "where training jobs export their models; classifiers load registered models from their bytes in "
         "Redis, so it needs no shared disk")
+    database_url: str = setting(
+        "", "the database of recorded sessions (SQLAlchemy URL): `postgresql://user:password@host/db` or "
+            "`sqlite:////path/file.db`; empty: SQLite in `data/sentivis.db` in the repository. The gateway "
+            "and the recorder migrate it at start ([PRIVACY.md](PRIVACY.md))", section="Recorded sessions")
+    records_max_backlog: int = setting(
+        200_000, "records waiting in `{sentivis}:records` for the recorder (a database that is down or slow) "
+                 "past which gateways stop appending and mark the sessions with a gap instead "
+                 "([ARCHITECTURE.md](ARCHITECTURE.md#recorded-sessions) says how long that lasts)")
+    recorder_batch: int = setting(
+        256, "records one recorder reads and writes in one database transaction")
+    session_retention_days: float = setting(
+        0, "recorded sessions older than this many days are deleted by the recorder (checked every minute); "
+           "`0`: kept until deleted")
     heartbeat_s: float = setting(
         1.0, "heartbeat interval of detectors and classifiers (`/readyz` counts them); a heartbeat lives "
              "3 intervals", section="Every service")

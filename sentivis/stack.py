@@ -316,7 +316,8 @@ def wait_redis(url: str, timeout: float = 10.0, process: Process | None = None) 
 
 class Stack:
     """Redis (private unless redis_url is given), the gateway, detectors, classifiers, optionally
-    the training worker and extra processes (name -> `python -m` arguments).
+    recorders (recorded sessions), the training worker and extra processes (name -> `python -m`
+    arguments).
 
     log_dir: one log file per process there; None: every line on the terminal, prefixed.
     supervise(): restart what died, with backoff (what `sentivis up` and the fault tools want);
@@ -326,7 +327,7 @@ class Stack:
     def __init__(self, detectors: int = 1, classifiers: int = 1, trainer_worker: bool = False, gateway: bool = True,
                  redis: bool = True, redis_url: str | None = None, gateway_port: int | None = None,
                  env: dict[str, str] | None = None, log_dir: Path | None = None, cwd: Path | None = None,
-                 extra: dict[str, list[str]] | None = None, name: str | None = None):
+                 extra: dict[str, list[str]] | None = None, name: str | None = None, recorders: int = 0):
         self.detectors, self.classifiers = detectors, classifiers
         self.port = gateway_port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -345,6 +346,7 @@ class Stack:
         plan = {"gateway": [*python, "gateway"]} if gateway else {}
         plan |= {f"detector-{i}": [*python, "detector"] for i in range(1, detectors + 1)}
         plan |= {f"classifier-{i}": [*python, "classifier"] for i in range(1, classifiers + 1)}
+        plan |= {f"recorder-{i}": [*python, "recorder"] for i in range(1, recorders + 1)}
         if trainer_worker:
             plan["trainer"] = [*python, "trainer", "worker"]
         plan |= {n: [*python, *args] for n, args in (extra or {}).items()}
@@ -527,10 +529,13 @@ def _announce(stack: Stack, host: str, token: str) -> None:
 def main(argv: list[str] | None = None, prog: str = "sentivis up") -> int:
     parser = argparse.ArgumentParser(
         prog=prog, description="Run the whole stack as local processes: a private redis-server (unless "
-                               "SENTIVIS_REDIS_URL or SENTIVIS_REDIS_SENTINELS is set), the gateway, the detector(s), the classifier(s) and the "
-                               "training worker. Restarts a process that dies; Ctrl-C stops everything.")
+                               "SENTIVIS_REDIS_URL or SENTIVIS_REDIS_SENTINELS is set), the gateway, the "
+                               "detector(s), the classifier(s), the recorder(s) and the training worker. "
+                               "Restarts a process that dies; Ctrl-C stops everything.")
     parser.add_argument("--detectors", type=int, default=1, help="detector processes (default 1)")
     parser.add_argument("--classifiers", type=int, default=1, help="classifier processes (default 1)")
+    parser.add_argument("--recorders", type=int, default=1,
+                        help="recorder processes: recorded sessions into SENTIVIS_DATABASE_URL (default 1)")
     parser.add_argument("--no-trainer-worker", dest="trainer_worker", action="store_false",
                         help="do not start the Celery training worker")
     args = parser.parse_args(argv)
@@ -542,7 +547,7 @@ def main(argv: list[str] | None = None, prog: str = "sentivis up") -> int:
     if port_in_use(settings.gateway_host, settings.gateway_port):
         raise SystemExit(f"port {settings.gateway_port} is in use: stop what runs there or set SENTIVIS_GATEWAY_PORT")
     stack = Stack(args.detectors, args.classifiers, args.trainer_worker, redis=not external, redis_url=redis_url,
-                  gateway_port=settings.gateway_port)
+                  gateway_port=settings.gateway_port, recorders=args.recorders)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stack.stopping.set())
     stack.start()

@@ -11,9 +11,11 @@ TAG = "{sentivis}"
 FRAMES = f"{TAG}:frames"  # gateway -> detectors
 FACES = f"{TAG}:faces"  # detectors -> classifiers
 RESULTS_PREFIX = f"{TAG}:results:"  # detectors/classifiers -> one gateway
+RECORDS = f"{TAG}:records"  # gateways -> recorders: recorded sessions (sentivis.records), never trimmed
 
 DETECTOR_GROUP = "detectors"
 CLASSIFIER_GROUP = "classifiers"
+RECORDER_GROUP = "recorders"
 
 HEARTBEAT_PREFIX = f"{TAG}:heartbeat:"  # + "<service>:<consumer>", JSON, expires
 

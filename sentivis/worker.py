@@ -40,6 +40,7 @@ class StreamWorker:
     service = ""  # the heartbeat's service name ("detector", "classifier")
     stream = ""
     group = ""
+    group_start = "$"  # where a new group starts: "$" new entries only; "0" every entry in the stream
 
     def __init__(self, settings: Settings, consumer: str | None = None):
         self.settings = settings
@@ -91,7 +92,7 @@ class StreamWorker:
             try:
                 if client is None:
                     client = redis_io.connect(self.settings)
-                    redis_io.ensure_group(client, self.stream, self.group)
+                    redis_io.ensure_group(client, self.stream, self.group, self.group_start)
                     self._next_beat = self._next_claim = 0.0  # announce at once, and look for pending entries
                     self.connected(client)
                     if failures:

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a private redis-server on a free port.
+"""Fixtures shared by every test: a private redis-server on a free port, and for the sessions tests a
+private PostgreSQL (sentivis.pgserver) and a fresh sessions database on either engine.
 
 The processes, clients and face images the tests use are the project's own: sentivis.stack
 (Service, Stack, free_port, get_json, wait_http), sentivis.client (FrameClient) and
@@ -6,6 +7,7 @@ sentivis.samples (astronaut_frame, pasted_frame, fer_faces, ...).
 """
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 import redis
 
 from sentivis import stack
+from sentivis.pgserver import PostgresServer
 from sentivis.samples import FER_CSV  # noqa: F401  (re-exported for callers)
 from sentivis.settings import REPO_ROOT
 from sentivis.stack import free_port  # noqa: F401  (re-exported for callers)
@@ -46,3 +49,40 @@ def redis_server(tmp_path_factory):
 def redis_url(redis_server) -> str:
     redis_server.client().flushall()
     return redis_server.url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sessions_database_of_the_run(tmp_path_factory):
+    """Every service the tests start without a database of their own (each gateway migrates one at
+    start) uses a SQLite file of this run, not the repository's data/sentivis.db."""
+    if os.environ.get("SENTIVIS_DATABASE_URL"):
+        yield
+        return
+    os.environ["SENTIVIS_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('sessions') / 'sessions.db'}"
+    yield
+    del os.environ["SENTIVIS_DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One private PostgreSQL for the whole session; tests take a fresh database of it."""
+    server = PostgresServer().start()
+    yield server
+    server.close()
+
+
+_databases = itertools.count(1)
+ENGINES = ["sqlite", "postgresql"]
+
+
+def new_database_url(engine: str, request, tmp_path: Path) -> str:
+    """A fresh, empty sessions database on `engine` -> its URL (SQLite: a file in tmp_path)."""
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'sessions.db'}"
+    return request.getfixturevalue("postgres_server").create_database(f"sessions_{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request, tmp_path) -> str:
+    """A fresh sessions database, once on SQLite and once on PostgreSQL (the test runs twice)."""
+    return new_database_url(request.param, request, tmp_path)

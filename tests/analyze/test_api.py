@@ -4,12 +4,14 @@ from __future__ import annotations
 import csv
 import io
 import signal
+import time
 
 import numpy as np
 import pytest
 import requests
 from PIL import Image
 
+from sentivis import redis_io
 from sentivis.labels import EMOTIONS
 from sentivis.samples import astronaut_frame, huge_header_jpeg, jpeg, pasted_frame
 from sentivis.stack import Stack, free_port, wait_http
@@ -34,8 +36,10 @@ def stack(tmp_path_factory):
     every process is stopped even when the start fails."""
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     try:
-        s = Stack(redis_url=server.url, log_dir=tmp_path_factory.mktemp("stack"),
-                  env=stack_env(SENTIVIS_MAX_FRAME_BYTES=str(MAX_FRAME_BYTES), SENTIVIS_AUTH_TOKEN=TOKEN))
+        database = tmp_path_factory.mktemp("sessions") / "sessions.db"
+        s = Stack(redis_url=server.url, log_dir=tmp_path_factory.mktemp("stack"), recorders=1,
+                  env=stack_env(SENTIVIS_MAX_FRAME_BYTES=str(MAX_FRAME_BYTES), SENTIVIS_AUTH_TOKEN=TOKEN,
+                                SENTIVIS_DATABASE_URL=f"sqlite:///{database}"))
         yield s.start_ready(timeout=120)
         s.stop()
     finally:
@@ -243,3 +247,31 @@ def test_503_without_workers_and_when_they_do_not_answer(redis_url, tmp_path):
         assert_inference(response.json(), [box])
     finally:
         stack.stop()
+
+
+def test_an_image_kept_as_a_session(stack):
+    stack.wait_until(lambda: redis_io.live_services(redis_io.connect(stack.redis_url), "recorder"),
+                     "the recorder's heartbeat", timeout=60)
+    data, box = astronaut_frame()
+    response = post(stack, data, "image/jpeg", params={"session": "upload 1"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    session = body["session"]
+    assert session["name"] == "upload 1" and len(session["id"]) == 32
+    url = f"{stack.url}/api/v1/sessions/{session['id']}"
+    deadline = time.monotonic() + 30
+    while (found := requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)).status_code == 404:
+        assert time.monotonic() < deadline, "the recorder did not write the session"
+        time.sleep(0.1)
+    detail = found.json()
+    assert (detail["source"], detail["frames"], detail["end_reason"]) == ("image", 1, "stopped")
+    assert detail["people"] == len(body["faces"])
+    rows = requests.get(url + "/frames", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).text.splitlines()
+    assert len(rows) == 1 + len(body["faces"])
+
+
+@pytest.mark.parametrize("name, code", [("", "invalid_session_name"), ("x" * 201, "invalid_session_name"),
+                                        ("bad\x07bell", "invalid_session_name")])
+def test_a_bad_session_name_is_400_before_any_work(stack, name, code):
+    data, _ = astronaut_frame()
+    assert_error(post(stack, data, "image/jpeg", params={"session": name}), 400, code)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,9 @@ import cv2
 import pytest
 
 from sentivis.labels import EMOTIONS
+from sentivis.sessions import db, queries
+from sentivis.settings import Settings
+from sentivis.stack import free_port
 from sentivis.samples import astronaut_frame, pasted_frame
 from sentivis.tracking import iou
 from tests.analyze.conftest import VIDEO_FRAMES, blank_frames, run_cli
@@ -188,3 +193,32 @@ def test_console_script_is_installed():
     assert script.is_file(), "run `pip install -e .` to install the sentivis command"
     proc = subprocess.run([str(script), "analyze", "--help"], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert proc.returncode == 0 and "--every" in proc.stdout
+
+
+def test_a_video_kept_as_a_session_has_the_csvs_rows(media, tmp_path, database_url):
+    run = run_cli(media / "clip.mp4", "--output", tmp_path / "out", "--session", "clip review",
+                  SENTIVIS_DATABASE_URL=database_url)
+    assert run.returncode == 0, run.stderr
+    session_id = re.search(r"\(session ([0-9a-f]{32})\)", run.stdout).group(1)
+    engine = db.Database(db.database_url(Settings(database_url=database_url))).ready()
+    found = queries.get_session(engine, session_id)
+    with open(tmp_path / "out" / "clip" / "frames.csv") as handle:
+        analysed = list(csv.DictReader(handle))
+    assert (found["name"], found["source"], found["end_reason"]) == ("clip review", "video", "stopped")
+    assert found["frames"] == found["reported_frames"] == VIDEO_FRAMES and found["gap_frames"] == 0
+    stored = list(csv.DictReader(io.StringIO(b"".join(queries.stream_rows(engine, session_id, "csv")).decode())))
+    assert len(stored) == len(analysed) > 0
+    in_order = sorted(analysed, key=lambda row: (int(row["frame_index"]), int(row["face_id"])))  # frames, then people
+    for mine, theirs in zip(stored, in_order):
+        assert (mine["frame_id"], mine["face_id"], mine["label"]) == (theirs["frame_index"], theirs["face_id"],
+                                                                     theirs["label"])
+        assert float(mine["time_s"]) == pytest.approx(float(theirs["time_s"]) - float(analysed[0]["time_s"]), abs=2e-3)
+    engine.dispose()
+
+
+def test_a_bad_session_name_or_no_database_stops_before_any_file(media, tmp_path):
+    run = run_cli(media / "astronaut.jpg", "--output", tmp_path / "a", "--session", "bad\x01name")
+    assert run.returncode == 2 and "control characters" in run.stderr and not (tmp_path / "a").exists()
+    run = run_cli(media / "astronaut.jpg", "--output", tmp_path / "b", "--session", "ok",
+                  SENTIVIS_DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    assert run.returncode == 2 and "sessions database is unavailable" in run.stderr and not (tmp_path / "b").exists()

@@ -53,3 +53,16 @@ def check_step(step: dict) -> None:
     assert {"detect_ms", "decode_ms", "queue_ms"} <= set(step["stages_ms"])
     assert step["streams"]["samples"] > 0 and step["streams"]["frames_backlog_max"] >= 0
     assert set(step["cpu"]["cpu_ms_per_frame"]) >= {"gateway", "detector-1", "classifier-1", "redis"}
+
+
+def test_the_recorder_benchmark_drains_every_record_and_measures_the_database(tmp_path):
+    out = tmp_path / "recorder.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.recorder", "--frames", "400", "--cameras", "2",
+                           "--recorders", "1", "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(out.read_text())["results"]
+    assert [(r["engine"], r["recorders"], r["frames"], r["records"]) for r in results] == [
+        ("sqlite", 1, 400, 402), ("postgresql", 1, 400, 402)]
+    assert all(r["rows_per_s"] > 0 and 50 < r["bytes_per_row"] < 5000 for r in results)
+    assert "rows/s" in proc.stdout and "MB per camera-hour" in proc.stdout

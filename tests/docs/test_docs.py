@@ -15,6 +15,7 @@ import pytest
 
 from sentivis import settings
 from sentivis.protocol import ERROR_CODES
+from sentivis.records import SESSION_ERROR_CODES
 from sentivis.settings import Settings
 from tests.conftest import REPO
 
@@ -108,10 +109,12 @@ def test_no_page_names_a_variable_that_does_not_exist():
         assert named - known == set(), f"{page.name} names variables nothing reads"
 
 
-def test_the_protocol_page_lists_exactly_the_frame_error_codes():
-    table = section((REPO / "docs" / "PROTOCOL.md").read_text(), "## Error codes")
-    codes = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M)
-    assert sorted(codes) == sorted(ERROR_CODES), set(codes) ^ set(ERROR_CODES)
+@pytest.mark.parametrize("heading, codes", [("## Error codes", ERROR_CODES),
+                                            ("## Session error codes", SESSION_ERROR_CODES)])
+def test_the_protocol_page_lists_exactly_the_error_codes(heading, codes):
+    table = section((REPO / "docs" / "PROTOCOL.md").read_text(), heading)
+    documented = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M)
+    assert sorted(documented) == sorted(codes), set(documented) ^ set(codes)
 
 
 @pytest.mark.parametrize("page", [README, *DOCS], ids=lambda p: p.relative_to(REPO).as_posix())

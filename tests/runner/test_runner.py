@@ -47,7 +47,8 @@ class RunnerProcess:
 def test_runner_starts_the_stack_restarts_a_dead_service_and_stops_everything(tmp_path):
     port = free_port()
     runner = RunnerProcess({"SENTIVIS_GATEWAY_PORT": str(port), "SENTIVIS_HEARTBEAT_S": "0.5",
-                            "SENTIVIS_EMOTION_WEIGHTS": emotion_weights()})
+                            "SENTIVIS_EMOTION_WEIGHTS": emotion_weights(),
+                            "SENTIVIS_DATABASE_URL": f"sqlite:///{tmp_path / 'sessions.db'}"})
     try:
         url = runner.wait_for(r"Sentivis is running at (http://\S+)").group(1)
         assert url == f"http://127.0.0.1:{port}/"
@@ -58,7 +59,7 @@ def test_runner_starts_the_stack_restarts_a_dead_service_and_stops_everything(tm
         redis_port = next(c.laddr.port for c in redis_proc.net_connections() if c.status == "LISTEN")
         client = redis.Redis(port=redis_port)
         deadline = time.monotonic() + 60
-        while not (redis_io.live_services(client, "detector") and redis_io.live_services(client, "classifier")):
+        while not all(redis_io.live_services(client, service) for service in ("detector", "classifier", "recorder")):
             assert time.monotonic() < deadline, "\n".join(runner.lines[-40:])
             time.sleep(0.2)
         browser = FrameClient(url)

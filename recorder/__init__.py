@@ -1,0 +1,1 @@
+"""The recorder: recorded sessions from `{sentivis}:records` into the sessions database."""
