@@ -3,6 +3,7 @@ API and the frontend, over one result broker."""
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from gateway.probe import ReadinessProbe
 from gateway.sessions_api import init_sessions
 from gateway.sockets import BrowserEvents
 from gateway.transport import PACKETS, SocketServer
+from sentivis import redis_io
 from sentivis.settings import Settings
 
 PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sentivis</title></head>
@@ -46,11 +48,13 @@ class Gateway:
 
     def stop(self) -> None:
         self.probe.stop()
+        self.broker.recording.close()
         self.broker.stop()
 
 
 def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
-    """The gateway. async_mode: python-socketio's, "gevent" when the process is monkey-patched
+    """The gateway. Its sessions database is migrated in the background (the live path never waits
+    on it). async_mode: python-socketio's, "gevent" when the process is monkey-patched
     (`python -m gateway`), "threading" for a gateway inside a test process."""
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # probabilities keep the FER label order, as in Socket.IO events
@@ -58,9 +62,11 @@ def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
     if origins:
         CORS(app, resources={r"/api/*": {"origins": origins}})
     connections = Connections(settings)
-    broker = ResultBroker(settings, connections)
+    client, gateway_id = redis_io.connect(settings), uuid.uuid4().hex[:12]
+    recording = init_sessions(app, settings, client, gateway_id)  # extensions: database, recording
+    broker = ResultBroker(settings, connections, recording, client, gateway_id)
     probe = ReadinessProbe(broker.analyze_once, settings.ready_max_ms, interval_s=0.25)
-    events = BrowserEvents(settings, connections, broker)
+    events = BrowserEvents(settings, connections, broker, recording)
     sockets: dict[str, SocketServer] = {}
 
     def sessions_open() -> int:
@@ -73,12 +79,11 @@ def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
     for server in sockets.values():
         events.serve(server)
         wsgi = socketio.WSGIApp(server, wsgi, socketio_path=server.path)
-    app.extensions["sentivis"] = {"settings": settings, "broker": broker, "connections": connections,
-                                  "sockets": sockets, "probe": probe}
+    app.extensions["sentivis"].update(settings=settings, broker=broker, connections=connections, sockets=sockets,
+                                      probe=probe)
     protect_rest(app, settings)
     app.register_blueprint(health)
     app.register_blueprint(api)
-    init_sessions(app, settings, broker.redis, broker.gateway_id)  # extensions: database, recording
     register_frontend(app, Path(settings.frontend_dir))
     return Gateway(wsgi, app, sockets, connections, broker, probe)
 

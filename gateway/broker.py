@@ -22,6 +22,7 @@ from gateway import prometheus
 from gateway.admission import Admission, Backlog
 from gateway.connections import Connection, Connections
 from gateway.frame_checks import ValidFrame
+from gateway.recording import Recording
 from sentivis import redis_io, streams
 from sentivis.protocol import ERROR_CODES, FrameMessage, decode, latency_ms
 from sentivis.settings import Settings
@@ -67,12 +68,15 @@ def inference_event(message: FrameMessage, faces: list[dict[str, Any]], dropped_
 
 class ResultBroker:
     """settings: limits and Redis URL; connections: the open browser connections (each sends its own
-    events); client: the Redis connection for requests (default: a new one)."""
+    events); recording: recorded sessions; client: the Redis connection for requests (default: a new
+    one); gateway_id: names this gateway's result stream (default: a new random one)."""
 
-    def __init__(self, settings: Settings, connections: Connections, client: redis.Redis | None = None):
+    def __init__(self, settings: Settings, connections: Connections, recording: Recording,
+                 client: redis.Redis | None = None, gateway_id: str | None = None):
         self.settings = settings
         self.connections = connections
-        self.gateway_id = uuid.uuid4().hex[:12]
+        self.recording = recording  # each inference of a connection that records (a no-op for the others)
+        self.gateway_id = gateway_id or uuid.uuid4().hex[:12]
         self.result_stream = streams.results_stream(self.gateway_id)
         self.redis = client or redis_io.connect(settings)
         self._reader_redis = redis_io.connect(settings)
@@ -212,6 +216,8 @@ class ResultBroker:
                     log.warning("frame %s: malformed faces in the result: %s", message.frame_id, exc)
                     event, payload = "frame_error", frame_error(message.frame_id, "internal_error")
         conn.send(event, payload)
+        if event == "inference":
+            self.recording.record(conn.sid, payload)
 
     def _inference(self, conn: Connection, message: FrameMessage) -> dict[str, Any]:
         event = inference_event(message, tracked_faces(conn.tracker, message), conn.dropped_frames)

@@ -3,7 +3,7 @@
 Nothing is recorded unless a client asks. `Recording` is self-contained; the Socket.IO handlers
 call it (docs/PROTOCOL.md, "Recorded sessions"):
 
-    recording = Recording(settings, redis_client, gateway_id=broker.gateway_id)
+    recording = Recording(settings, redis_client, gateway_id=gateway_id)
     session_start  -> emit("session", recording.start(sid, payload))
     session_stop   -> emit("session", recording.stop(sid, payload))
     each inference -> recording.record(sid, event)   (after it is emitted; a no-op unless recording)

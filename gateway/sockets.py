@@ -1,6 +1,7 @@
 """The Socket.IO events of one client connection, the same on both endpoints (gateway/transport.py):
 connect (auth, capacity, per-address limit, then `limits`), `frame` (rate limit, checks, submit),
-any other event (refused) and disconnect.
+`session_start` and `session_stop` (recorded sessions, gateway/recording.py), any other event
+(refused) and disconnect.
 
 Every refusal happens before the connection holds anything or a frame is decoded; the client gets
 the reason as a connect error whose message starts with its code and whose data is {"code": ...}
@@ -21,9 +22,10 @@ from gateway.connections import Connections
 from gateway.frame_checks import FrameRejected, validate_frame
 from gateway.limits import AddressLimiter
 from gateway.proxies import TrustedProxies
+from gateway.recording import Recording, SessionRefused
 from sentivis.settings import Settings
 
-EVENTS = ("frame",)  # what a client may send
+EVENTS = ("frame", "session_start", "session_stop")  # what a client may send
 
 
 def limits_event(settings: Settings) -> dict[str, Any]:
@@ -45,12 +47,14 @@ def refused(code: str, message: str) -> ConnectionRefusedError:
 
 
 class BrowserEvents:
-    """settings: limits and auth; connections: per-connection state; broker: where checked frames go."""
+    """settings: limits and auth; connections: per-connection state; broker: where checked frames go;
+    recording: the sessions clients record."""
 
-    def __init__(self, settings: Settings, connections: Connections, broker: ResultBroker):
+    def __init__(self, settings: Settings, connections: Connections, broker: ResultBroker, recording: Recording):
         self.settings = settings
         self.connections = connections
         self.broker = broker
+        self.recording = recording
         self.per_address = AddressLimiter(settings.max_connections_per_address)
         self.proxies = TrustedProxies(settings.trusted_proxies)
 
@@ -59,6 +63,8 @@ class BrowserEvents:
         server.on("connect", partial(self.on_connect, server))
         server.on("disconnect", self.on_disconnect)
         server.on("frame", self.on_frame)
+        server.on("session_start", partial(self.on_session, self.recording.start))
+        server.on("session_stop", partial(self.on_session, self.recording.stop))
         server.on("*", self.on_other_event)
 
     def on_connect(self, server: socketio.Server, sid: str, environ: dict, auth: Any = None) -> None:
@@ -82,6 +88,7 @@ class BrowserEvents:
         if conn is None:
             return  # refused at connect
         self.broker.forget(conn)
+        self.recording.disconnected(sid)
         self.per_address.release(conn.address)
         self.connections.close(sid)
         prometheus.connections.dec()
@@ -105,6 +112,16 @@ class BrowserEvents:
         submitted = self.broker.submit(conn, frame)
         if not submitted.accepted:
             self._reject(conn, submitted.error)
+
+    def on_session(self, call, sid: str, payload: Any = None, *_: Any) -> None:
+        """`session_start` or `session_stop` (call: Recording.start or .stop) -> `session` or `session_error`."""
+        conn = self.connections.get(sid)
+        if conn is None:
+            return
+        try:
+            conn.send("session", call(sid, payload))
+        except SessionRefused as exc:
+            conn.send("session_error", exc.event())
 
     def on_other_event(self, event: str, sid: str, *_: Any) -> None:
         conn = self.connections.get(sid)

@@ -68,6 +68,8 @@ class FrameClient:
         self._thread: threading.Thread | None = None
         for name in ("inference", "frame_error"):
             self.sio.on(name, self._recorder(name))
+        for name in ("session", "session_error"):  # recorded sessions: kept in `events` too
+            self.sio.on(name, self._noting(name))
         self.sio.on("connect", lambda: self._mark(self.connects))
         self.sio.on("disconnect", lambda *_: self._mark(self.disconnects))
         if connect:
@@ -93,6 +95,13 @@ class FrameClient:
         with self._cond:
             times.append(time.monotonic())
             self._cond.notify_all()
+
+    def _noting(self, name: str) -> Callable[[Any], None]:
+        def note(payload: Any = None) -> None:
+            with self._cond:
+                self.events.append((name, payload))
+                self._cond.notify_all()
+        return note
 
     def _recorder(self, name: str) -> Callable[[Any], None]:
         def record(payload: Any) -> None:
