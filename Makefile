@@ -89,7 +89,7 @@ test-compose: setup docker-wheels
 # engine is in none). The stack publishes port 8080 on every address: SENTIVIS_AUTH_TOKEN is required.
 STACK   ?= sentivis
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
-IMAGES  := gateway detector classifier frontend trainer
+IMAGES  := gateway detector classifier recorder frontend trainer
 .PHONY: images stack-up stack-down test-swarm
 images: docker-wheels
 	@missing=$$(for s in $(IMAGES); do docker image inspect "sentivis-$$s:$${SENTIVIS_IMAGE_TAG:-latest}" >/dev/null 2>&1 || echo $$s; done); \

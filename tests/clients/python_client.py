@@ -12,6 +12,7 @@ The default parser connects exactly as the library's defaults do (long-polling, 
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -61,8 +62,12 @@ def client(parser: str) -> socketio.Client:
 
 
 def connect_kwargs(parser: str) -> dict[str, Any]:
-    # The default parser on its default path, with the library's default transports.
-    return {} if parser == "default" else {"socketio_path": SOCKETIO_PATHS["msgpack"]}
+    """The default parser on its default path, with the library's default transports; MessagePack on
+    its path. CONFORMANCE_TRANSPORTS=websocket: WebSocket only (behind several gateways)."""
+    kwargs: dict[str, Any] = {} if parser == "default" else {"socketio_path": SOCKETIO_PATHS["msgpack"]}
+    if os.environ.get("CONFORMANCE_TRANSPORTS"):
+        kwargs["transports"] = os.environ["CONFORMANCE_TRANSPORTS"].split(",")
+    return kwargs
 
 
 def refusal(url: str, parser: str, token: str) -> dict[str, Any]:

@@ -22,12 +22,15 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import ipaddress
+import sys
+
 import pytest
 
 from sentivis import streams
 from sentivis.client import FrameClient
 from sentivis.labels import EMOTIONS
-from sentivis.stack import free_port
+from sentivis.stack import free_port, get_json
 from sentivis.samples import astronaut_frame, pasted_frame
 from sentivis.tracking import iou
 from tests.conftest import FER_CSV
@@ -138,7 +141,8 @@ def stack(tmp_path_factory):
     print(f"\ncompose build: {time.monotonic() - started:.0f} s")
     try:
         compose("up", "-d", timeout=HEALTH_TIMEOUT_S + 120)
-        wait_healthy(compose, {"redis": 1, "gateway": 1, "detector": 1, "classifier": 1, "frontend": 1})
+        wait_healthy(compose, {"redis": 1, "postgres": 1, "recorder": 1, "gateway": 1, "detector": 1, "classifier": 1,
+                               "frontend": 1})
         print(f"stack healthy after {time.monotonic() - started:.0f} s")
         yield compose
     finally:
@@ -199,6 +203,114 @@ def test_faces_and_emotions_come_back_through_nginx(stack):
             assert abs(sum(emotion["probabilities"].values()) - 1) < 1e-3
     finally:
         client.close()
+
+
+def run_driver(client: str, url: str, parser: str, paths: list[Path]) -> dict:
+    """The conformance session of tests/clients (python-socketio or Node's socket.io-client), no token."""
+    argv = ([sys.executable, "-m", "tests.clients.python_client"] if client == "python"
+            else ["node", str(REPO / "tests" / "clients" / "node" / "conformance.mjs")])
+    done = subprocess.run([*argv, url, "", parser, *map(str, paths)], cwd=REPO, capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("client", ["python", "node"])
+def test_clients_with_their_librarys_defaults_stream_through_nginx(stack, client, tmp_path):
+    """`socketio.Client()` and `io(url)` as they come: long-polling through nginx, then the upgrade."""
+    image, _ = pasted_frame()
+    paths = [tmp_path / f"{i}.jpg" for i in range(3)]
+    for path in paths:
+        path.write_bytes(image)
+    report = run_driver(client, URL, "default", paths)
+    assert report["transport"] == "websocket", report
+    assert [a["event"] for a in report["answers"]] == ["inference"] * 3
+    assert all(len(a["faces"]) == 3 and a["faces"][0]["emotion"] for a in report["answers"]), report["answers"]
+    assert [e["code"] for e in report["errors"]] == ["not_jpeg", "invalid_frame_id"]
+    assert report["after_reconnect"]["answer"]["event"] == "inference"
+
+
+class People:
+    """A network namespace on the stack's network with `count` addresses of its own: browsers on
+    as many machines, as nginx sees them. Made with iproute2, removed in close() whatever happened."""
+
+    def __init__(self, container: str, count: int):
+        network = subprocess.run(["docker", "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}"
+                                  "{{$v.NetworkID}} {{$v.IPAddress}}{{end}}", container], check=True,
+                                 capture_output=True, text=True).stdout.split()
+        network_id, self.nginx = network[0], network[1]
+        subnet = subprocess.run(["docker", "network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}",
+                                 network_id], check=True, capture_output=True, text=True).stdout.strip()
+        net = ipaddress.ip_network(subnet)
+        # The top of the subnet: Docker hands out addresses from the bottom.
+        self.addresses = [str(net.broadcast_address - 2 - i) for i in range(count)]
+        tag = uuid.uuid4().hex[:6]
+        self.ns, outside, inside = f"sv-people-{tag}", f"svp{tag}a", f"svp{tag}b"
+        self.commands = [["ip", "netns", "add", self.ns],
+                         ["ip", "link", "add", outside, "type", "veth", "peer", "name", inside],
+                         ["ip", "link", "set", inside, "netns", self.ns],
+                         ["ip", "link", "set", outside, "master", f"br-{network_id[:12]}"],
+                         ["ip", "link", "set", outside, "up"],
+                         ["ip", "netns", "exec", self.ns, "ip", "link", "set", "lo", "up"],
+                         *[["ip", "netns", "exec", self.ns, "ip", "addr", "add", f"{a}/{net.prefixlen}", "dev", inside]
+                           for a in self.addresses],
+                         ["ip", "netns", "exec", self.ns, "ip", "link", "set", inside, "up"]]
+
+    def __enter__(self) -> "People":
+        try:
+            for command in self.commands:
+                subprocess.run(command, check=True, capture_output=True, timeout=30)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        # Deleting the namespace deletes its end of the veth pair, and with it the other end.
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=30)
+
+    def connect(self, frame: Path) -> dict:
+        done = subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, str(REPO / "tests" / "compose" /
+                               "people.py"), self.nginx, "8080", str(frame), *self.addresses],
+                              capture_output=True, text=True, timeout=180, cwd=REPO)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
+
+
+def test_twenty_five_people_behind_nginx_all_connect(stack, tmp_path):
+    """25 browsers, each on its own address, through nginx: each counts as itself (nginx is a trusted
+    proxy), not as nginx's one address against the per-address limit of 20."""
+    frame = tmp_path / "face.jpg"
+    frame.write_bytes(astronaut_frame()[0])
+    with People(stack.containers("frontend")[0], 25) as people:
+        report = people.connect(frame)
+    assert not report["refused"], report["refused"]
+    assert sorted(report["connected"]) == sorted(people.addresses)
+    assert sorted(report["answers"].values()) == [1] * 25, report["answers"]  # each got its face back
+
+
+def test_one_address_is_capped_whatever_it_claims(stack):
+    """25 connections from this one machine through nginx, each forging another X-Forwarded-For: nginx
+    appends the address it saw, the gateway reads that one, and the limit of 20 holds."""
+    import socketio
+
+    clients, refusals = [], []
+    try:
+        clients = [FrameClient(URL, headers={"X-Forwarded-For": f"198.51.100.{i}"}, timeout=15) for i in range(20)]
+        for i in range(20, 25):
+            sio, reasons = socketio.Client(reconnection=False), []
+            sio.on("connect_error", lambda data=None, reasons=reasons: reasons.append(data))
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                sio.connect(URL, headers={"X-Forwarded-For": f"198.51.100.{i}"}, transports=["websocket"],
+                            wait_timeout=15)
+            refusals.append(reasons[0]["message"])
+        assert all(r.startswith("too_many_connections") for r in refusals), refusals
+    finally:
+        for client in clients:
+            client.close()
 
 
 def test_scaled_detectors_share_the_frames(stack):
@@ -297,3 +409,39 @@ def test_trainer_one_shot_writes_where_classifiers_read(stack):
 def test_trainer_worker_service_becomes_healthy(stack):
     stack("--profile", "training", "up", "-d", "trainer", timeout=300)
     wait_healthy(stack, {"trainer": 1}, timeout=240)
+
+
+def test_a_recorded_session_outlives_down_and_up_and_can_be_deleted(stack):
+    """Recorded through nginx into PostgreSQL (the postgres-data volume): still there after
+    `docker compose down` and `up`, its CSV one row per face answered, and gone once deleted."""
+    image, _ = astronaut_frame()
+    client = FrameClient(URL)
+    try:
+        client.sio.emit("session_start", {"name": "compose study"})
+        client.wait(lambda events: any(n == "session" for n, _ in events), timeout=30)
+        [started] = [p for n, p in client.events if n == "session"]
+        answers = stream_frames(client, image, 1, 5, timeout=30)
+        client.sio.emit("session_stop")
+        client.wait(lambda events: sum(n == "session" for n, _ in events) == 2, timeout=30)
+    finally:
+        client.close()
+    faces = sum(len(event["faces"]) for name, event in answers if name == "inference")
+    session_url = f"{URL}/api/v1/sessions/{started['id']}"
+
+    def written():
+        status, body = get_json(session_url)
+        return status == 200 and body["frames"] == 5 and body["ended_at"] is not None and body
+
+    before = wait_until(written, 60, "the session written")
+    stack("down", "--timeout", "10", timeout=180)
+    stack("up", "-d", timeout=HEALTH_TIMEOUT_S + 120)
+    wait_healthy(stack, {"postgres": 1, "recorder": 1, "gateway": 1, "frontend": 1})
+    after = wait_until(written, 60, "the session after down and up")
+    assert (after["name"], after["frames"], after["people"]) == (before["name"], 5, before["people"])
+    with urllib.request.urlopen(session_url + "/frames?format=csv", timeout=10) as response:
+        rows = response.read().decode().strip().splitlines()[1:]
+    assert len(rows) == faces
+    request = urllib.request.Request(session_url, method="DELETE")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+    assert get_json(session_url)[0] == 404

@@ -25,7 +25,7 @@ TOKEN = uuid.uuid4().hex
 HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT") or free_port())
 URL = f"http://127.0.0.1:{HTTP_PORT}"
 APP_REPLICAS = {"redis-1": 1, "redis-2": 1, "sentinel-1": 1, "sentinel-2": 1, "sentinel-3": 1, "gateway": 2,
-                "detector": 1, "classifier": 1, "trainer": 1, "frontend": 1}
+                "detector": 1, "classifier": 1, "postgres": 1, "recorder": 1, "trainer": 1, "frontend": 1}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -160,7 +160,10 @@ def app(docker, swarm):
     try:
         stack.deploy()
         stack.wait_healthy(APP_REPLICAS, timeout=600)
-        wait_until(lambda: get("/readyz", TOKEN)[0] == 200, 120, "/readyz through nginx")
+        # Ready as nginx sees it: several answers in a row, so both gateways (round robin) say so.
+        ready = []
+        wait_until(lambda: ready.append(get("/readyz", TOKEN)[0] == 200) or ready[-6:] == [True] * 6, 120,
+                   "/readyz through nginx", interval=0.2)
         probe = attach_probe(docker, stack)
         yield App(stack, probe)
     finally:

@@ -5,10 +5,15 @@ replica answers, and losing the Redis master while a browser streams is followed
 service through the sentinels. The frame helpers are the compose test's (tests/compose)."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 
+import numpy as np
 import pytest
 import socketio
 
@@ -44,6 +49,24 @@ def test_the_stack_refuses_to_deploy_without_a_token(docker, swarm):
     assert not docker("stack", "services", "-q", stack.name, check=False).split()
 
 
+def test_right_after_ready_a_camera_at_15_fps_gets_every_frame_answered(app):
+    """The first test to use the stack, right after /readyz said ready through nginx: a camera at 15 fps
+    gets all of its first 60 frames answered, as fast as the next 60 (ready means warm)."""
+    camera = client().start([astronaut_frame()[0]], 15, duration=8)
+    try:
+        camera.wait(lambda _: len(camera.records) >= 120, timeout=30)
+        camera.stop()
+        assert camera.wait_answered(timeout=30)
+    finally:
+        camera.close()
+    records = sorted(camera.records.values(), key=lambda r: r.frame_id)
+    first, later = records[:60], records[60:120]
+    assert [r.code or r.event for r in first] == ["inference"] * 60, [r.code or r.event for r in first]
+    p95 = lambda rs: float(np.percentile([r.rtt_ms for r in rs if r.event == "inference"], 95))  # noqa: E731
+    print(f"\nround trip p95 right after ready: first 60 frames {p95(first):.0f} ms, the next 60 {p95(later):.0f} ms")
+    assert p95(first) <= 1.5 * p95(later) + 50, (p95(first), p95(later))
+
+
 def test_frames_through_nginx_need_the_token_and_come_back_with_faces(app):
     status, body = get("/healthz")
     assert status == 200 and body["status"] == "ok"
@@ -68,8 +91,32 @@ def test_frames_through_nginx_need_the_token_and_come_back_with_faces(app):
 
 
 def test_long_polling_is_refused_with_a_clear_message(app):
-    status, body = get("/socket.io/?EIO=4&transport=polling")
-    assert status == 400 and body["error"] == "websocket_only", body
+    for path in ("socket.io", "socket.io-msgpack"):
+        status, body = get(f"/{path}/?EIO=4&transport=polling")
+        assert status == 400 and body["error"] == "websocket_only" and "websocket" in body["message"], body
+    # A client with its library's defaults starts on long-polling: refused at once, with the 400.
+    sio = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError, match="400"):
+        sio.connect(URL, auth={"token": TOKEN}, wait_timeout=15)
+
+
+@pytest.mark.parametrize("driver", ["python", "node"])
+def test_default_clients_told_to_use_websocket_stream_through_several_gateways(app, driver, tmp_path):
+    """python-socketio and Node's socket.io-client, default parser, `transports: ["websocket"]`."""
+    image, _ = pasted_frame()
+    paths = [tmp_path / f"{i}.jpg" for i in range(3)]
+    for path in paths:
+        path.write_bytes(image)
+    argv = ([sys.executable, "-m", "tests.clients.python_client"] if driver == "python"
+            else ["node", str(REPO / "tests" / "clients" / "node" / "conformance.mjs")])
+    done = subprocess.run([*argv, URL, TOKEN, "default", *map(str, paths)], cwd=REPO, capture_output=True,
+                          text=True, timeout=240, env={**os.environ, "CONFORMANCE_TRANSPORTS": "websocket"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["refusal"]["refused"] and report["refusal"]["data"] == {"code": "unauthorized"}
+    assert [a["event"] for a in report["answers"]] == ["inference"] * 3
+    assert all(len(a["faces"]) == 3 for a in report["answers"]), report["answers"]
+    assert report["after_reconnect"]["answer"]["event"] == "inference"
 
 
 def connect_to_another_gateway(app, taken: set[str], image: bytes, first_id: int, attempts: int = 30):

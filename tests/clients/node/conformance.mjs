@@ -14,7 +14,9 @@ const WAIT_MS = 30_000;
 
 function options(auth) {
   // Nothing but the token for the default parser; the MessagePack one has its own endpoint.
-  const base = { auth, reconnectionDelay: 200, reconnectionDelayMax: 1_000 };
+  // CONFORMANCE_TRANSPORTS=websocket: WebSocket only (behind several gateways).
+  const transports = process.env.CONFORMANCE_TRANSPORTS?.split(",");
+  const base = { auth, reconnectionDelay: 200, reconnectionDelayMax: 1_000, ...(transports ? { transports } : {}) };
   return parser === "default" ? base : { ...base, parser: msgpackParser, path: "/socket.io-msgpack/" };
 }
 
