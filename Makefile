@@ -12,7 +12,7 @@ APT    := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 .PHONY: up test setup system-deps test-deps frontend test-python test-frontend test-e2e bench clean audit
 
 up: setup frontend
-	$(PY) -m sentivis up
+	$(PY) -m toolkit up
 
 test: setup test-deps frontend test-python test-frontend test-e2e
 

@@ -155,7 +155,7 @@ def analyze(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
-    """`sentivis analyze ARGS` (sentivis/cli.py)."""
+    """`sentivis analyze ARGS` (toolkit/cli.py)."""
     args = build_parser(prog).parse_args(argv)
     # FFmpeg's own messages ("moov atom not found") would repeat our clearer error.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

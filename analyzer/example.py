@@ -16,7 +16,7 @@ import numpy as np
 
 from analyzer.cli import main as analyze
 from analyzer.outputs import VideoSink
-from sentivis.samples import compose, fer_faces
+from toolkit.samples import compose, fer_faces
 from sentivis.settings import REPO_ROOT
 
 FRAMES = 45

@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks import report as rep
 from benchmarks.cpus import MODES, CpuPlan
 from benchmarks.scenarios import ALL, Plan, log, run_plan
-from sentivis.samples import sample_frames
+from toolkit.samples import sample_frames
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"

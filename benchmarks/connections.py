@@ -30,9 +30,9 @@ import psutil
 
 from benchmarks.load import run_load
 from benchmarks.measure import CpuMeter, percentiles
-from sentivis.samples import sample_frames
+from toolkit.samples import sample_frames
 from sentivis.settings import SHIPPED_MODEL
-from sentivis.stack import Stack
+from toolkit.stack import Stack
 
 HEALTH_EVERY_S = 0.1
 HEALTH_TIMEOUT_S = 1.0

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from sentivis.faces import FaceDetector, crop_face, decode_jpeg, to_grey
-from sentivis.samples import astronaut, compose, fer_faces, jpeg
+from toolkit.samples import astronaut, compose, fer_faces, jpeg
 from sentivis.settings import Settings
 
 

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from sentivis.faces import FaceDetector, crop_faces, decode_jpeg
-from sentivis.samples import astronaut_frame
+from toolkit.samples import astronaut_frame
 from sentivis.settings import Settings
 
 

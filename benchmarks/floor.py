@@ -7,7 +7,7 @@ import statistics
 import time
 from typing import Any
 
-from sentivis.samples import SampleFrame
+from toolkit.samples import SampleFrame
 
 
 def measure_floor(frames: list[SampleFrame], model_path: str | None, seconds: float = 6.0) -> dict[str, Any]:

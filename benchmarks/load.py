@@ -1,6 +1,6 @@
 """The benchmark's load: N Socket.IO clients, each sending frames at F fps (open loop).
 
-Each client (sentivis.client.FrameClient) sends on a fixed schedule whatever the answers do, as
+Each client (toolkit.client.FrameClient) sends on a fixed schedule whatever the answers do, as
 a camera would, and records per frame when it was sent, the event that answered it (`inference`
 or `frame_error`), the round trip, the server's stage split and `dropped_frames`.
 """
@@ -10,8 +10,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sentivis.client import FrameClient, FrameRecord
-from sentivis.samples import SampleFrame
+from toolkit.client import FrameClient, FrameRecord
+from toolkit.samples import SampleFrame
 
 
 @dataclass

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from benchmarks.load import run_load
 from benchmarks.measure import CpuMeter, percentiles, settle
-from sentivis.samples import sample_frames
+from toolkit.samples import sample_frames
 from sentivis.settings import SHIPPED_MODEL
-from sentivis.stack import Stack
+from toolkit.stack import Stack
 
 PARSERS = ("default", "msgpack")
 

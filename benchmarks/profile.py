@@ -19,7 +19,7 @@ import psutil
 
 from benchmarks.load import run_load
 from benchmarks.scenarios import start_monolith, start_sentivis
-from sentivis.samples import sample_frames
+from toolkit.samples import sample_frames
 
 
 def service_pids(pids: dict[str, int]) -> dict[str, int]:

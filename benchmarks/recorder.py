@@ -27,10 +27,10 @@ import redis
 import sqlalchemy as sa
 
 from sentivis import records, redis_io, streams
-from sentivis.pgserver import PostgresServer
+from toolkit.postgres import PostgresServer
 from sentivis.sessions import db, schema
 from sentivis.settings import Settings
-from sentivis.stack import Service, free_port, redis_server, wait_redis
+from toolkit.processes import Service, free_port, redis_server, wait_redis
 
 CAMERA_FPS = 6
 FILL_CHUNK = 2000
@@ -108,7 +108,7 @@ def run_one(engine_name: str, recorders: int, args, redis_url: str, pg: Postgres
     total = client.xlen(streams.RECORDS)
     env = {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_DATABASE_URL": url, "SENTIVIS_LOG_LEVEL": "WARNING",
            "SENTIVIS_RECORDER_BATCH": str(args.batch)}
-    processes = [Service("recorder", {**env, "SENTIVIS_CONSUMER_NAME": f"bench-{i}"}, work) for i in range(recorders)]
+    processes = [Service("recorder", {**env, "SENTIVIS_CONSUMER_NAME": f"bench-{i}"}, work).start() for i in range(recorders)]
     try:
         rate = drain_rate(client, total, processes, args.timeout)
     finally:

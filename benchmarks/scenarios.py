@@ -13,9 +13,10 @@ from typing import Any
 from benchmarks.cpus import MODES, CpuPlan, pinned
 from benchmarks.load import run_load
 from benchmarks.measure import CpuMeter, StreamSampler, settle, summarise
-from sentivis.samples import SampleFrame
+from toolkit.samples import SampleFrame
 from sentivis.settings import REPO_ROOT
-from sentivis.stack import Stack, free_port, wait_http
+from toolkit.processes import free_port, wait_http
+from toolkit.stack import Stack
 
 ALL = ("floor", "classifier", "stream", "sweep", "overload", "replicas", "monolith")
 SWEEP_FRACTIONS = (0.25, 0.5, 0.75, 1.0)  # of the floor's ideal rate, cores / floor seconds
@@ -23,7 +24,7 @@ QUICK_SWEEP_FRACTIONS = (0.4, 0.8)
 # Past the sweep: offered loads as multiples of the saturation the sweep found, up to 4x.
 OVERLOAD_MULTIPLES = (1.5, 2.0, 3.0, 4.0)
 QUICK_OVERLOAD_MULTIPLES = (2.0, 4.0)
-# The same overload from clients that lower their rate on `overloaded` as the page does (sentivis.adaptive).
+# The same overload from clients that lower their rate on `overloaded` as the page does (toolkit.adaptive).
 ADAPTIVE_MULTIPLES = (2.0, 4.0)
 MAX_CLIENT_FPS = 15  # the sweep adds clients rather than pushing one connection past a webcam's rate
 

@@ -3,7 +3,7 @@
     /socket.io/           the default parser (JSON text, binary attachments), where every Socket.IO
                           client lands with its library's defaults, on long-polling or WebSocket
     /socket.io-msgpack/   MessagePack (python-socketio's `msgpack` serializer, socket.io-msgpack-parser):
-                          a frame is one binary message; the page and sentivis.client use it
+                          a frame is one binary message; the page and toolkit.client use it
 
 Both serve the same events (gateway/sockets.py); `sentivis.protocol.SOCKETIO_PATHS` names them.
 

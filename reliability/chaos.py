@@ -1,6 +1,6 @@
 """`python -m reliability chaos`: kill -9 services in turn while clients stream, and time recovery.
 
-The stack runs as `sentivis up` runs it (sentivis.stack: 2 detectors, 2 classifiers, its own
+The stack runs as `sentivis up` runs it (toolkit.stack: 2 detectors, 2 classifiers, its own
 Redis, supervised: what dies is restarted). Each round kills one service (a worker, Redis or the
 gateway), then measures how long until every client gets an inference for a frame sent after the
 kill. At the end every frame must have had an answer: an inference, a frame_error, or a
@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 from reliability import verdict
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
-from sentivis.stack import Stack
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
+from toolkit.stack import Stack
 
 FAULTS = ["detector-1", "classifier-1", "redis", "detector-2", "gateway", "classifier-2"]
 WORKER_TARGET_S = 2.0  # a worker's death must be invisible to clients for longer than this

@@ -14,7 +14,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
-from sentivis.samples import huge_header
+from toolkit.samples import huge_header
 
 
 @dataclass

@@ -16,10 +16,10 @@ import redis
 from benchmarks.measure import percentiles
 from reliability import verdict
 from sentivis import redis_io, streams as names
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
 from sentivis.settings import get_settings
-from sentivis.stack import Stack
+from toolkit.stack import Stack
 
 MAX_RSS_GROWTH = 0.10
 PER_CLIENT_PROBE_RATE = 25  # below the default 30 fps per-connection limit

@@ -1,6 +1,7 @@
-"""`python -m sentivis COMMAND`: the `sentivis` command (sentivis/cli.py)."""
+"""`python -m sentivis COMMAND`: the `sentivis` command, which lives with the other tools (toolkit/cli.py).
+Only running this module imports the tools; `import sentivis` never does."""
 import sys
 
-from sentivis.cli import main
+from toolkit.cli import main
 
 sys.exit(main())

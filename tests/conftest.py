@@ -1,9 +1,9 @@
 """Fixtures shared by every test: a private redis-server on a free port, and for the sessions tests a
-private PostgreSQL (sentivis.pgserver) and a fresh sessions database on either engine.
+private PostgreSQL (toolkit.postgres) and a fresh sessions database on either engine.
 
-The processes, clients and face images the tests use are the project's own: sentivis.stack
-(Service, Stack, free_port, get_json, wait_http), sentivis.client (FrameClient) and
-sentivis.samples (astronaut_frame, pasted_frame, fer_faces, ...).
+The processes, clients and face images the tests use are the project's own: toolkit.stack
+(Service, Stack, free_port, get_json, wait_http), toolkit.client (FrameClient) and
+toolkit.samples (astronaut_frame, pasted_frame, fer_faces, ...).
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from sentivis import stack
-from sentivis.pgserver import PostgresServer
-from sentivis.samples import FER_CSV  # noqa: F401  (re-exported for callers)
+from toolkit import processes as stack
+from toolkit.postgres import PostgresServer
+from toolkit.samples import FER_CSV  # noqa: F401  (re-exported for callers)
 from sentivis.settings import REPO_ROOT
-from sentivis.stack import free_port  # noqa: F401  (re-exported for callers)
+from toolkit.processes import free_port  # noqa: F401  re-exported for callers
 
 REPO = REPO_ROOT
 

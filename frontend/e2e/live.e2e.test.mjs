@@ -1,5 +1,5 @@
 // End to end: the built page in a real headless Chromium, a fake camera playing a real face, and the
-// real local stack (`python -m sentivis up`: redis-server, gateway, detector, classifier).
+// real local stack (`python -m toolkit up`: redis-server, gateway, detector, classifier).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";

@@ -12,7 +12,7 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-# The astronaut's face in the 512x512 original (the same box sentivis/samples.py uses).
+# The astronaut's face in the 512x512 original (the same box toolkit/samples.py uses).
 FACE = (170, 75, 265, 175)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sentivis.samples import astronaut_frame, pasted_frame
+from toolkit.samples import astronaut_frame, pasted_frame
 from tests.analyze.media import video_frames, write_video
 from tests.conftest import REPO
 from tests.pipeline.conftest import emotion_weights

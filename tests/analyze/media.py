@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from analyzer.outputs import VideoSink
-from sentivis.samples import FRAME_SIZE, compose, fer_faces
+from toolkit.samples import FRAME_SIZE, compose, fer_faces
 
 VIDEO_SIZE = FRAME_SIZE
 VIDEO_FPS = 10.0

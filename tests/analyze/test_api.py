@@ -13,8 +13,9 @@ from PIL import Image
 
 from sentivis import redis_io
 from sentivis.labels import EMOTIONS
-from sentivis.samples import astronaut_frame, huge_header_jpeg, jpeg, pasted_frame
-from sentivis.stack import Stack, free_port, wait_http
+from toolkit.samples import astronaut_frame, huge_header_jpeg, jpeg, pasted_frame
+from toolkit.processes import free_port, wait_http
+from toolkit.stack import Stack
 from sentivis.tracking import iou
 from tests.analyze.conftest import png_bytes, run_cli
 from tests.analyze.media import face_places

@@ -16,8 +16,8 @@ import pytest
 from sentivis.labels import EMOTIONS
 from sentivis.sessions import db, queries
 from sentivis.settings import Settings
-from sentivis.stack import free_port
-from sentivis.samples import astronaut_frame, pasted_frame
+from toolkit.processes import free_port
+from toolkit.samples import astronaut_frame, pasted_frame
 from sentivis.tracking import iou
 from tests.analyze.conftest import VIDEO_FRAMES, blank_frames, run_cli
 from tests.analyze.media import PEOPLE, comings_and_goings, count_frames, face_places, write_video

@@ -14,7 +14,7 @@ import redis
 from classifier.service import ClassifierService
 from sentivis import redis_io, streams
 from sentivis.protocol import FrameMessage, decode, pack_crops
-from sentivis.samples import fer_faces
+from toolkit.samples import fer_faces
 from sentivis.settings import Settings
 
 GATEWAY = "gw-test"

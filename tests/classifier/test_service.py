@@ -14,7 +14,7 @@ from sentivis import registry, streams
 from sentivis.emotions import EmotionModel
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE
-from sentivis.stack import Service, free_port, redis_server
+from toolkit.processes import Service, free_port, redis_server
 from sentivis.tracking import appearance
 from tests.classifier.conftest import export, install
 from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings, wait_for
@@ -239,7 +239,7 @@ def test_runs_as_a_process_and_stops_cleanly_on_sigterm(redis_url, model_files, 
     env = {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_EMOTION_WEIGHTS": str(model_files["a"]),
            "SENTIVIS_CONSUMER_NAME": "classifier-proc", "SENTIVIS_MODEL_POLL_S": "0.2",
            "SENTIVIS_HEARTBEAT_S": "0.2"}
-    process = Service("classifier", env, tmp_path)
+    process = Service("classifier", env, tmp_path).start()
     try:
         ends = Ends(redis_url, "classifier-proc")
         hb = ends.wait_heartbeat(lambda hb: hb["ready"], timeout=60)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from sentivis.labels import EMOTIONS
-from sentivis.samples import astronaut_frame, pasted_frame
+from toolkit.samples import astronaut_frame, pasted_frame
 from sentivis.settings import SHIPPED_MODEL
-from sentivis.stack import Stack
+from toolkit.stack import Stack
 from sentivis.tracking import iou
 from tests.clients import python_client
 

@@ -28,10 +28,10 @@ import sys
 import pytest
 
 from sentivis import streams
-from sentivis.client import FrameClient
+from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
-from sentivis.stack import free_port, get_json
-from sentivis.samples import astronaut_frame, pasted_frame
+from toolkit.processes import free_port, get_json
+from toolkit.samples import astronaut_frame, pasted_frame
 from sentivis.tracking import iou
 from tests.conftest import FER_CSV
 

@@ -4,7 +4,7 @@ import pytest
 
 from sentivis import samples
 from sentivis.faces import DecodeError, FaceDetector, clip_box, crop_face, crop_faces, decode_jpeg, to_grey
-from sentivis.samples import ASTRONAUT_FACE, PASTED, astronaut, compose, fer_faces, huge_header_jpeg, jpeg
+from toolkit.samples import ASTRONAUT_FACE, PASTED, astronaut, compose, fer_faces, huge_header_jpeg, jpeg
 from sentivis.tracking import iou
 
 

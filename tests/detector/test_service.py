@@ -9,8 +9,8 @@ import redis
 
 from sentivis import redis_io, streams
 from sentivis.protocol import FrameMessage, decode, unpack_crops
-from sentivis.samples import astronaut_frame, jpeg, pasted_frame
-from sentivis.stack import Service, free_port, redis_server, wait_redis
+from toolkit.samples import astronaut_frame, jpeg, pasted_frame
+from toolkit.processes import Service, free_port, redis_server, wait_redis
 from sentivis.tracking import iou
 
 GATEWAY = "gw-test"
@@ -29,7 +29,7 @@ def pasted_jpeg() -> bytes:
 
 def start_detector(redis_url: str, tmp_path, wait: bool = True, **env: str) -> Service:
     service = Service("detector", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_HEARTBEAT_S": "0.3",
-                                   "SENTIVIS_MAX_FRAME_AGE_MS": MAX_FRAME_AGE_MS, **env}, tmp_path)
+                                   "SENTIVIS_MAX_FRAME_AGE_MS": MAX_FRAME_AGE_MS, **env}, tmp_path).start()
     if wait:
         wait_heartbeat(redis.Redis.from_url(redis_url), service)
     return service

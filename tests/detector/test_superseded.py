@@ -7,7 +7,7 @@ import msgpack
 
 from detector.service import DetectorService, newest_per_connection
 from sentivis.protocol import FrameMessage, encode
-from sentivis.samples import astronaut_frame
+from toolkit.samples import astronaut_frame
 from sentivis.settings import Settings
 
 

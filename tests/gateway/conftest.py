@@ -1,7 +1,7 @@
 """The real gateway process (`python -m gateway`) on a free port, against the test's Redis."""
 import pytest
 
-from sentivis.stack import Service, wait_http
+from toolkit.processes import Service, wait_http
 from tests.conftest import free_port
 
 
@@ -14,7 +14,7 @@ def start_gateway(redis_url, tmp_path):
     def start(wait=True, **env):
         port = free_port()
         service = Service("gateway", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_GATEWAY_PORT": str(port), **env},
-                          tmp_path)
+                          tmp_path).start()
         services.append(service)
         url = f"http://127.0.0.1:{port}"
         if wait:

@@ -16,10 +16,10 @@ import redis
 
 from gateway.admission import Admission, Backlog
 from sentivis import redis_io, streams
-from sentivis.adaptive import AdaptiveRate
-from sentivis.client import FrameClient
+from toolkit.adaptive import AdaptiveRate
+from toolkit.client import FrameClient
 from sentivis.protocol import decode
-from sentivis.samples import jpeg
+from toolkit.samples import jpeg
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
 

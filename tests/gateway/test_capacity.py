@@ -12,8 +12,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
 from tests.conftest import REPO
 from tests.pipeline.conftest import start_stack
 

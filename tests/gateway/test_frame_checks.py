@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gateway.frame_checks import FrameRejected, validate_frame
-from sentivis.samples import huge_header_jpeg, jpeg
+from toolkit.samples import huge_header_jpeg, jpeg
 from sentivis.settings import Settings
 
 SETTINGS = Settings(max_frame_bytes=200_000, max_frame_pixels=1920 * 1200)

@@ -7,11 +7,11 @@ import pytest
 import redis
 
 from sentivis import redis_io, streams
-from sentivis.client import FrameClient
+from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE, decode
-from sentivis.samples import huge_header_jpeg, jpeg
-from sentivis.stack import get_json
+from toolkit.samples import huge_header_jpeg, jpeg
+from toolkit.processes import get_json
 from tests.conftest import free_port
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))

@@ -16,7 +16,7 @@ from sentivis import redis_io, streams
 from sentivis.records import SESSION_ERROR_CODES
 from sentivis.sessions import db, queries
 from sentivis.settings import Settings
-from sentivis.stack import Service
+from toolkit.processes import Service
 from tests.conftest import new_database_url
 
 
@@ -179,7 +179,7 @@ def test_the_bound_with_a_real_recorder_marks_the_session_with_its_gap(redis_url
     settings = Settings(redis_url=redis_url, database_url=database_url, records_max_backlog=20)
     engine = db.Database(db.database_url(settings)).ready()
     recorder = Service("recorder", {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_DATABASE_URL": database_url,
-                                    "SENTIVIS_HEARTBEAT_S": "0.2", "SENTIVIS_BLOCK_MS": "100"}, tmp_path)
+                                    "SENTIVIS_HEARTBEAT_S": "0.2", "SENTIVIS_BLOCK_MS": "100"}, tmp_path).start()
     clock = Clock()
     recording = Recording(settings, client, clock=clock, monotonic=clock, flusher=False)
     try:

@@ -5,7 +5,7 @@ import urllib.request
 import pytest
 import socketio
 
-from sentivis.client import FrameClient
+from toolkit.client import FrameClient
 
 TOKEN = "test-token-0123456789abcdef"
 NOT_JPEG = b"GIF89a" + bytes(200)

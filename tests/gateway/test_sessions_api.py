@@ -15,7 +15,7 @@ from sentivis import records as r
 from sentivis.labels import EMOTIONS
 from sentivis.sessions import db, store
 from sentivis.settings import Settings
-from sentivis.stack import free_port
+from toolkit.processes import free_port
 
 TOKEN = "sessions-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

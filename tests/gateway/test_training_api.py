@@ -8,7 +8,7 @@ import pytest
 from gateway.openapi import openapi_document
 from sentivis import registry, training
 from sentivis.settings import SHIPPED_MODEL
-from sentivis.stack import get_json
+from toolkit.processes import get_json
 
 SHIPPED_CARD = registry.read_card(SHIPPED_MODEL)
 

@@ -1,4 +1,4 @@
-"""A real stack per test: gateway, detector(s) and classifier processes on a private Redis (sentivis.stack)."""
+"""A real stack per test: gateway, detector(s) and classifier processes on a private Redis (toolkit.stack)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sentivis.settings import SHIPPED_MODEL
-from sentivis.stack import Stack
+from toolkit.stack import Stack
 
 
 def emotion_weights() -> str:

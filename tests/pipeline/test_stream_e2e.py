@@ -3,10 +3,10 @@ import time
 
 import numpy as np
 
-from sentivis.client import FrameClient
+from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
-from sentivis.samples import astronaut_frame, jpeg, pasted_frame
-from sentivis.stack import get_json
+from toolkit.samples import astronaut_frame, jpeg, pasted_frame
+from toolkit.processes import get_json
 from sentivis.tracking import iou
 from tests.pipeline.conftest import start_stack
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sentivis import records, streams
 from sentivis.sessions import db, schema
 from sentivis.settings import Settings
-from sentivis.stack import Service
+from toolkit.processes import Service
 
 
 def wait_for(check, what: str, timeout: float = 60.0, interval: float = 0.05):
@@ -35,7 +35,7 @@ class Recorders:
         self.started: list[Service] = []
 
     def start(self, name: str, **env: str) -> Service:
-        service = Service("recorder", {**self.env, "SENTIVIS_CONSUMER_NAME": name, **env}, self.log_dir)
+        service = Service("recorder", {**self.env, "SENTIVIS_CONSUMER_NAME": name, **env}, self.log_dir).start()
         self.started.append(service)
         return service
 

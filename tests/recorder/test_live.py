@@ -10,9 +10,10 @@ import urllib.request
 
 import pytest
 
-from sentivis.client import FrameClient
-from sentivis.samples import pasted_frame
-from sentivis.stack import Stack, get_json
+from toolkit.client import FrameClient
+from toolkit.samples import pasted_frame
+from toolkit.processes import get_json
+from toolkit.stack import Stack
 from tests.pipeline.conftest import stack_env
 
 PARSERS = ("default", "msgpack")

@@ -6,9 +6,9 @@ import time
 import pytest
 
 from reliability.fuzz import bad_frames
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
-from sentivis.stack import get_json
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
+from toolkit.processes import get_json
 from tests.pipeline.conftest import start_stack
 
 MAX_FRAME_BYTES = 300_000

@@ -13,7 +13,7 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from sentivis import jobs, redis_io, registry, streams
-from sentivis.stack import free_port, redis_server, wait_redis
+from toolkit.processes import free_port, redis_server, wait_redis
 from tests.classifier.conftest import model_files  # noqa: F401 (a fixture)
 
 KEYS = [streams.FRAMES, streams.FACES, streams.results_stream("gw1"), streams.heartbeat_key("detector", "d-1"),

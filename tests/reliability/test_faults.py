@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
-from sentivis.stack import Stack
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
+from toolkit.stack import Stack
 from tests.pipeline.conftest import emotion_weights
 
 RATE = 5  # fps per client

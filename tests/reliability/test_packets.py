@@ -12,9 +12,9 @@ import time
 import pytest
 
 from reliability.packets import RawSocket, hostile_packets, hostile_polling
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
-from sentivis.stack import Stack
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
+from toolkit.stack import Stack
 from tests.pipeline.conftest import start_stack
 
 PARSERS = ("default", "msgpack")

@@ -4,9 +4,9 @@ import os
 import time
 from pathlib import Path
 
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame, pasted_frame
-from sentivis.stack import Stack
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame, pasted_frame
+from toolkit.stack import Stack
 from tests.conftest import REPO
 from tests.pipeline.conftest import stack_env
 

@@ -1,5 +1,5 @@
 """Redis that survives losing its master: a master, a replica and three sentinels as processes
-(sentivis.stack.SentinelRedis, short sentinel timers), and the stack's services, the Celery
+(toolkit.stack.SentinelRedis, short sentinel timers), and the stack's services, the Celery
 training worker included, connected through the sentinels. kill -9 of the master while a client
 streams real face frames: the sentinels promote the replica, every service follows it without a
 restart and results resume; every frame sent is answered (an inference, or a frame_error for a
@@ -12,10 +12,11 @@ import time
 import pytest
 
 from sentivis import jobs, redis_io, registry
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
 from sentivis.settings import Settings, SettingsError, settings_from_env
-from sentivis.stack import SentinelRedis, Stack
+from toolkit.sentinel import SentinelRedis
+from toolkit.stack import Stack
 from tests.pipeline.conftest import stack_env
 from tests.trainer.conftest import TINY_WIDTHS, fer_rows, write_fer_csv  # noqa: F401 (a fixture)
 

@@ -1,4 +1,4 @@
-"""The one-command local stack: `sentivis up` (`make up`), run as `python -m sentivis up`."""
+"""The one-command local stack: `sentivis up` (`make up`), run as `python -m toolkit up`."""
 import os
 import re
 import signal
@@ -12,9 +12,9 @@ import psutil
 import redis
 
 from sentivis import redis_io
-from sentivis.client import FrameClient
-from sentivis.samples import astronaut_frame
-from sentivis.stack import free_port
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
+from toolkit.processes import free_port
 from tests.conftest import REPO
 from tests.pipeline.conftest import emotion_weights
 

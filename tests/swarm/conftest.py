@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sentivis.stack import free_port
+from toolkit.processes import free_port
 from tests.swarm.harness import REPO, Docker, Netns, Stack, Swarm, WorkerDaemon, wait_until
 
 TOKEN = uuid.uuid4().hex

@@ -9,7 +9,7 @@ from celery import Celery
 
 from sentivis import jobs, redis_io, registry
 from sentivis.settings import Settings
-from sentivis.stack import Service
+from toolkit.processes import Service
 from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
 
 JOB_TIMEOUT_S = 180
@@ -29,7 +29,7 @@ def service_env(redis_url: str, datasets: Path, models: Path) -> dict[str, str]:
 
 @pytest.fixture
 def worker(tmp_path, redis_url, folders):
-    service = Service("trainer", service_env(redis_url, *folders), tmp_path, args=["worker"])
+    service = Service("trainer", service_env(redis_url, *folders), tmp_path, args=["worker"]).start()
     yield service
     service.stop()
 
@@ -52,7 +52,7 @@ def test_a_training_job_trains_exports_registers_and_activates(tmp_path, redis_u
     write_fer_csv(datasets / "fer-small.csv.gz", fer_rows)
     # A classifier with no model file yet: it must pick up the trained version from Redis.
     classifier = Service("classifier", {**service_env(redis_url, datasets, models),
-                                        "SENTIVIS_EMOTION_WEIGHTS": str(tmp_path / "none.onnx")}, tmp_path)
+                                        "SENTIVIS_EMOTION_WEIGHTS": str(tmp_path / "none.onnx")}, tmp_path).start()
     try:
         client = redis_io.connect(redis_url)
         params = jobs.validate_params({"dataset": "fer-small.csv.gz", "epochs": 3, "batch_size": 32,

@@ -4,7 +4,7 @@ Debian's `postgresql` package: `initdb` and `pg_ctl` in a temporary folder, list
 loopback port (and a unix socket in that folder), trust authentication for its one user on
 loopback only, gone when stopped. PostgreSQL refuses to run as root: as root, it runs as the
 package's `postgres` user (or `nobody`), in a folder that user owns. It is its own module, beside
-sentivis/stack.py (Redis's processes), which is long enough already.
+toolkit/stack.py (Redis's processes), which is long enough already.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from sentivis.stack import free_port
+from toolkit.processes import free_port
 
 POSTGRES_MISSING = """PostgreSQL's initdb and pg_ctl were not found. Install Debian's package:
   sudo apt-get install postgresql     (the Makefile's test-deps does, as root)"""

@@ -4,7 +4,7 @@ One client for the tests, the benchmarks' load generator and the fault tools: it
 frames (`send`, `send_raw`) or streams them at a steady rate in a thread (`start`), open loop as
 a camera does (on schedule whatever the answers do, skipping the ticks it missed after a stall
 rather than sending them in a burst), or, with adaptive=True, sending only as many of the
-camera's frames as the page would (sentivis.adaptive: fewer on `overloaded` and slow round
+camera's frames as the page would (toolkit.adaptive: fewer on `overloaded` and slow round
 trips, more again on recovery). Every frame it sent is then answered (an `inference` or a
 `frame_error`, see `records`), lost with a connection that dropped while it was in flight, or
 unanswered: the last is a hang, which the tools report. Times are time.monotonic() seconds.
@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import socketio
 
-from sentivis.adaptive import AdaptiveRate
+from toolkit.adaptive import AdaptiveRate
 from sentivis.protocol import SOCKETIO_PATHS
 
 
@@ -41,7 +41,7 @@ class FrameRecord:
 
 
 def _jpeg_and_faces(frame: Any) -> tuple[bytes, int]:
-    """A frame to stream: JPEG bytes, or an object with .jpeg and .faces (sentivis.samples.SampleFrame)."""
+    """A frame to stream: JPEG bytes, or an object with .jpeg and .faces (toolkit.samples.SampleFrame)."""
     return (frame, 0) if isinstance(frame, (bytes, bytearray)) else (frame.jpeg, frame.faces)
 
 
@@ -165,7 +165,7 @@ class FrameClient:
               at: float | None = None, offset: int = 0, adaptive: bool = False) -> "FrameClient":
         """Stream `frames` (cycling from `offset`) at `rate` fps in a thread, from monotonic time `at`
         (default now), for `duration` seconds or until stop(); frame ids from first_frame_id.
-        adaptive: send only the share of the camera's frames the page would (sentivis.adaptive)."""
+        adaptive: send only the share of the camera's frames the page would (toolkit.adaptive)."""
         self._stop.clear()
         self.rate_control = AdaptiveRate(rate) if adaptive else None
         self._thread = threading.Thread(target=self._stream, name="frame-stream", daemon=True,

@@ -18,7 +18,7 @@ import sys
 # name -> (module with main(argv, prog), one line of help)
 COMMANDS = {
     "analyze": ("analyzer.cli", "find faces and emotions in image and video files"),
-    "up": ("sentivis.stack", "run the whole product locally: redis-server and every service as processes"),
+    "up": ("toolkit.up", "run the whole product locally: redis-server and every service as processes"),
     "bench": ("benchmarks.__main__", "benchmark the stack under load against its compute floor and a monolith"),
     "chaos": ("reliability.__main__", "kill -9 services in turn while clients stream; time the recovery"),
     "soak": ("reliability.__main__", "a long run at 70%% of saturation: errors, memory, stream lengths"),
