@@ -14,7 +14,7 @@ from pathlib import Path
 from analyzer.inputs import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, Input, InputError, expand
 from sentivis.records import MAX_SESSION_NAME, SessionRefused, check_session_name
 from sentivis.settings import SettingsError, get_settings
-from sentivis.tracking import TrackerConfig
+from sentivis.tracking.config import TrackerConfig
 
 PROG = "sentivis analyze"
 

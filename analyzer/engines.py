@@ -1,60 +1,64 @@
-"""Faces and raw emotions of one RGB frame: in-process (the frame pipeline the services run) or via a gateway.
+"""Faces and raw emotions of one RGB frame: in-process (the detect and classify stages the services
+run) or through a gateway.
 
-Both return what a worker's result carries per face: {"box", "score", "emotion", "appearance"},
-best score first, emotion unsmoothed; the caller's PersonTracker adds ids and smoothing.
+Both return what a worker's result carries (sentivis.protocol.Face: box, score, emotion,
+appearance), best score first, emotion unsmoothed; the caller's PersonTracker adds ids and smoothing.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
+import msgspec
 import numpy as np
 import requests
 import simplejpeg
 from requests.adapters import HTTPAdapter, Retry
 
 from sentivis.contract import ModelFileError
-from sentivis.pipeline import FramePipeline
+from sentivis.errors import SentivisError
+from sentivis.protocol import APPEARANCE_DTYPE, Box, Face, Models, ShownEmotion
 from sentivis.settings import Settings
-from sentivis.tracking import appearance
+from sentivis.stages.classify import EmotionModel, classify
+from sentivis.stages.detect import FaceDetector, detect
 
-Faces = list[dict[str, Any]]
 
-
-class EngineError(Exception):
+class EngineError(SentivisError):
     """The engine cannot run (no model, no gateway); the message says why."""
 
 
-class FrameFailed(Exception):
+class FrameFailed(SentivisError):
     """One frame could not be analysed (the gateway refused it)."""
 
 
 class Engine(Protocol):
-    models: dict[str, Any]
+    models: Models
 
-    def analyze(self, rgb: np.ndarray) -> Faces: ...
+    def analyze(self, rgb: np.ndarray) -> list[Face]: ...
 
     def close(self) -> None: ...
 
 
 class LocalEngine:
-    """The frame pipeline in this process: MediaPipe detection, FER-like crops, the ONNX emotion model."""
+    """The detect and classify stages in this process: MediaPipe, FER-like crops, the ONNX emotion model."""
 
     def __init__(self, settings: Settings, max_faces: int):
         try:
-            self.pipeline = FramePipeline.from_settings(settings, max_faces=max_faces, require_model=True)
+            self.model = EmotionModel.load(settings.emotion_weights, threads=settings.ort_threads,
+                                           batch=settings.classifier_batch)
         except ModelFileError as exc:
             raise EngineError(f"{exc}. Set SENTIVIS_EMOTION_WEIGHTS to an emotion model file (.onnx).") from None
-        self.models = self.pipeline.models()
+        self.detector = FaceDetector(settings.detector_model, settings.detector_min_score, max_faces)
+        self.margin, self.shift = settings.face_margin, settings.face_shift
+        self.models = Models(detector=self.detector.info(), emotion=self.model.info())
 
-    def analyze(self, rgb: np.ndarray) -> Faces:
-        faces, crops = self.pipeline.detect(rgb)
-        self.pipeline.classify(faces, crops)
-        for face, crop in zip(faces, crops):  # as the classifier service adds it for the gateway's tracker
-            face["appearance"] = appearance(crop)
+    def analyze(self, rgb: np.ndarray) -> list[Face]:
+        faces, crops = detect(self.detector, rgb, self.margin, self.shift)
+        if faces:
+            classify(self.model, faces, np.stack(crops))
         return faces
 
     def close(self) -> None:
-        self.pipeline.close()
+        self.detector.close()
 
 
 class RemoteEngine:
@@ -80,9 +84,9 @@ class RemoteEngine:
         self.session.mount(base, HTTPAdapter(max_retries=self.RETRY_ON_503))
         if token:  # a gateway with SENTIVIS_AUTH_TOKEN wants it on every REST call
             self.session.headers["Authorization"] = f"Bearer {token}"
-        self.models: dict[str, Any] = {}
+        self.models = Models()
 
-    def analyze(self, rgb: np.ndarray) -> Faces:
+    def analyze(self, rgb: np.ndarray) -> list[Face]:
         body = simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=self.jpeg_quality, colorspace="RGB")
         try:
             response = self.session.post(self.endpoint, params={"appearance": "1"}, data=body,
@@ -91,20 +95,32 @@ class RemoteEngine:
             raise EngineError(f"cannot reach the gateway at {self.endpoint}: {exc}") from None
         if response.status_code != 200:
             raise FrameFailed(f"the gateway answered {response.status_code}: {_error_text(response)}")
-        event = response.json()
-        self.models = event.get("models") or {}
+        try:
+            event = msgspec.json.decode(response.content, type=_AnalyzeAnswer)
+        except msgspec.MsgspecError as exc:
+            raise FrameFailed(f"the gateway's answer is not an inference event: {exc}") from None
+        self.models = event.models
         # The gateway smooths nothing for a one-shot image, but keep its raw output explicitly.
-        return [{"box": f["box"], "score": f["score"], "emotion": _raw(f.get("emotion")),
-                 "appearance": f.get("appearance")} for f in event.get("faces", [])[: self.max_faces]]
+        return [Face(f.box, f.score, None if f.emotion is None else f.emotion.raw,
+                     None if f.appearance is None else np.asarray(f.appearance, dtype=APPEARANCE_DTYPE).tobytes())
+                for f in event.faces[: self.max_faces]]
 
     def close(self) -> None:
         self.session.close()
 
 
-def _raw(emotion: dict[str, Any] | None) -> dict[str, Any] | None:
-    if emotion is None:
-        return None
-    return emotion.get("raw") or {k: emotion[k] for k in ("label", "confidence", "probabilities")}
+class _AnalyzedFace(msgspec.Struct):
+    """A face of POST /api/v1/analyze's answer: a TrackedFace with its appearance (?appearance=1)."""
+
+    box: Box
+    score: float
+    emotion: ShownEmotion | None = None
+    appearance: list[float] | None = None
+
+
+class _AnalyzeAnswer(msgspec.Struct):
+    faces: list[_AnalyzedFace]
+    models: Models = msgspec.field(default_factory=Models)
 
 
 def _error_text(response: requests.Response) -> str:

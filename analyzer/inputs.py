@@ -9,12 +9,14 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from sentivis.errors import SentivisError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".webm")
 DEFAULT_FPS = 25.0  # when a video does not say
 
 
-class InputError(Exception):
+class InputError(SentivisError):
     """A file that cannot be analysed; the message says why, for the user."""
 
 

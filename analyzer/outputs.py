@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from sentivis.labels import EMOTIONS
+from sentivis.protocol import TrackedFace
 
 CSV_COLUMNS = ["time_s", "frame_index", "face_id", "x", "y", "width", "height", "score", *EMOTIONS,
                "label", "confidence"]
@@ -21,14 +22,14 @@ EMOTION_COLOURS = {"angry": (220, 40, 40), "disgust": (120, 160, 30), "fear": (1
 NO_EMOTION_COLOUR = (255, 255, 255)
 
 
-def face_record(face: dict[str, Any]) -> dict[str, Any]:
+def face_record(face: TrackedFace) -> dict[str, Any]:
     """A tracked face (id, box, score, smoothed emotion) -> its JSON record."""
-    emotion = face.get("emotion")
-    return {"id": face["id"], "box": face["box"], "score": face["score"],
-            "label": emotion["label"] if emotion else None,
-            "confidence": emotion["confidence"] if emotion else None,
-            "probabilities": emotion["probabilities"] if emotion else None,
-            "raw_label": (emotion.get("raw") or {}).get("label") if emotion else None}
+    emotion, box = face.emotion, face.box
+    return {"id": face.id, "box": {"x": box.x, "y": box.y, "width": box.width, "height": box.height},
+            "score": face.score, "label": emotion.label if emotion else None,
+            "confidence": emotion.confidence if emotion else None,
+            "probabilities": emotion.probabilities if emotion else None,
+            "raw_label": emotion.raw.label if emotion else None}
 
 
 def write_csv(path: Path, frames: list[dict[str, Any]]) -> int:

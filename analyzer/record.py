@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 
+from sentivis.protocol import Models, TrackedFace
 from sentivis.records import (FrameRecord, SessionStarted, SessionStopped, models_of, new_session_id, person_rows,
                               session_settings)
 from sentivis.sessions import store
@@ -35,8 +36,8 @@ class SessionWriter:
                                                    session_settings(settings))]
         self._flush()
 
-    def frame(self, index: int, time_s: float, width: int, height: int, tracked: list[dict[str, Any]],
-              models: dict[str, Any]) -> None:
+    def frame(self, index: int, time_s: float, width: int, height: int, tracked: list[TrackedFace],
+              models: Models) -> None:
         """One analysed frame: its tracked faces (id, box, score, emotion with its raw part)."""
         current = models_of(models)
         self._pending.append(FrameRecord(self.session_id, self.seq, self.started_at + time_s, index, width, height,

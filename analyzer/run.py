@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from tqdm import tqdm
 
 from analyzer import outputs
@@ -13,7 +14,8 @@ from analyzer.inputs import Frame, Input, InputError, VideoReader, read_image
 from analyzer.record import SessionWriter
 from analyzer.timeline import plot_timeline
 from sentivis.settings import Settings
-from sentivis.tracking import PersonTracker, TrackerConfig
+from sentivis.tracking.config import TrackerConfig
+from sentivis.tracking.tracker import PersonTracker
 
 MIN_CLOCK_FPS = 30.0  # the tracker's clock: the page's fastest rate, or a faster video's own
 
@@ -35,7 +37,7 @@ def new_tracker(settings: Settings, fps: float | None = None) -> PersonTracker:
 
 
 def analyze_frame(engine: Engine, tracker: PersonTracker, frame: Frame,
-                  session: SessionWriter | None = None) -> tuple[dict[str, Any], list[dict]]:
+                  session: SessionWriter | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """-> the frame's JSON record and its tracked face records (ids are the tracker's people);
     `session`: where the frame is also recorded."""
     tracked = tracker.update(engine.analyze(frame.rgb), timestamp_ms=frame.time_s * 1000.0)
@@ -65,7 +67,7 @@ def _analyze_image(item: Input, engine: Engine, out_dir: Path, settings: Setting
     outputs.save_image(annotated, outputs.annotate(frame.rgb, faces))
     height, width = frame.rgb.shape[:2]
     document = {"source": str(item.path), "kind": "image", "width": width, "height": height,
-                "models": engine.models, "frames": [record]}
+                "models": msgspec.to_builtins(engine.models), "frames": [record]}
     _write_tables(result, document, [record])
     result.files.append(annotated)
     return result
@@ -98,7 +100,7 @@ def _analyze_video(item: Input, engine: Engine, out_dir: Path, settings: Setting
     if not records:
         raise InputError(result.problem)
     document = {"source": str(item.path), "kind": "video", "width": info.width, "height": info.height,
-                "fps": info.fps, "frame_count": reader.seen, "every": every, "models": engine.models,
+                "fps": info.fps, "frame_count": reader.seen, "every": every, "models": msgspec.to_builtins(engine.models),
                 "frames": records}
     timeline = out_dir / "timeline.png"
     plot_timeline(timeline, records, item.path.name)

@@ -17,7 +17,6 @@ import argparse
 import signal
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks import report as rep

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from sentivis.contract import CROP_SIZE, ModelFileError
-from sentivis.emotions import EmotionModel
 from sentivis.settings import get_settings
+from sentivis.stages.classify import EmotionModel
 
 TARGET_MS = 1.0
 

@@ -30,8 +30,8 @@ import psutil
 
 from benchmarks.load import run_load
 from benchmarks.measure import CpuMeter, percentiles
-from toolkit.samples import sample_frames
 from sentivis.settings import SHIPPED_MODEL
+from toolkit.samples import sample_frames
 from toolkit.stack import Stack
 
 HEALTH_EVERY_S = 0.1

@@ -14,9 +14,9 @@ import argparse
 import numpy as np
 from PIL import Image
 
-from sentivis.faces import FaceDetector, crop_face, decode_jpeg, to_grey
-from toolkit.samples import astronaut, compose, fer_faces, jpeg
 from sentivis.settings import Settings
+from sentivis.stages.detect import FaceDetector, crop_face, decode, to_grey
+from toolkit.samples import astronaut, compose, fer_faces, jpeg
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     for face in faces:
         side = int(rng.integers(70, 140))
         x, y = int(rng.integers(0, 320 - side)), int(rng.integers(0, 240 - side))
-        rgb = decode_jpeg(jpeg(compose([(face, x, y, side)])))
+        rgb = decode(jpeg(compose([(face, x, y, side)])))
         found = detector.detect(rgb)
         if found:
             cases.append((to_grey(rgb), found[0].region, face))

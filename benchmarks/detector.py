@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from sentivis.faces import FaceDetector, crop_faces, decode_jpeg
-from toolkit.samples import astronaut_frame
 from sentivis.settings import Settings
+from sentivis.stages.detect import FaceDetector, crop_faces, decode
+from toolkit.samples import astronaut_frame
 
 
 def percentiles(samples: list[float]) -> str:
@@ -34,7 +34,7 @@ def main() -> None:
     decode_s, detect_s, crop_s, total_s = [], [], [], []
     for i in range(args.frames + 20):
         t0 = time.perf_counter()
-        rgb = decode_jpeg(data)
+        rgb = decode(data)
         t1 = time.perf_counter()
         found = detector.detect(rgb)
         t2 = time.perf_counter()

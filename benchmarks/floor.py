@@ -1,25 +1,32 @@
-"""The compute floor: decode + detect + crop + classify of the benchmark frames in one process,
-one thread, no queues, no network (sentivis.pipeline). What a frame costs at the least; the
-services add the rest."""
+"""The compute floor: the detect and classify stages (sentivis/stages: decode, detect, crop, classify,
+appearance) of the benchmark frames in one process, one thread, no queues, no network. What a frame
+costs at the least; the services add the rest."""
 from __future__ import annotations
 
 import statistics
 import time
 from typing import Any
 
+import numpy as np
+
+from sentivis.settings import get_settings
+from sentivis.stages.classify import EmotionModel, classify
+from sentivis.stages.detect import FaceDetector, decode, detect
 from toolkit.samples import SampleFrame
 
 
 def measure_floor(frames: list[SampleFrame], model_path: str | None, seconds: float = 6.0) -> dict[str, Any]:
-    from sentivis.pipeline import FramePipeline
-    from sentivis.settings import get_settings
-
-    # No model file: the faces get no emotion and the floor has no classify cost, like the stack.
-    pipeline = FramePipeline.from_settings(get_settings(), model_path=model_path, threads=1)
+    settings = get_settings()
+    detector = FaceDetector.from_settings(settings)
+    # No model file: the faces get no emotion and the floor has no model cost, like the stack.
+    model = EmotionModel.load(model_path, threads=1, batch=settings.classifier_batch) if model_path else None
 
     def one(frame: SampleFrame) -> tuple[float, float, int]:
         wall, cpu = time.perf_counter(), time.process_time()
-        faces = pipeline.run(pipeline.decode(frame.jpeg))
+        faces, crops = detect(detector, decode(frame.jpeg, settings.max_frame_pixels), settings.face_margin,
+                              settings.face_shift)
+        if faces:
+            classify(model, faces, np.stack(crops))
         return time.perf_counter() - wall, time.process_time() - cpu, len(faces)
 
     for frame in frames * 5:  # warm-up
@@ -34,7 +41,7 @@ def measure_floor(frames: list[SampleFrame], model_path: str | None, seconds: fl
             walls[frame.name].append(wall)
             cpus[frame.name].append(cpu)
             detected[frame.name] = n
-    pipeline.close()
+    detector.close()
     # Medians per frame kind, then the mean over the kinds (every client cycles through them all).
     per_frame = {name: round(statistics.median(v) * 1000, 3) for name, v in walls.items()}
     floor_ms = statistics.mean(per_frame.values())
@@ -42,4 +49,4 @@ def measure_floor(frames: list[SampleFrame], model_path: str | None, seconds: fl
     return {"floor_ms_per_frame": round(floor_ms, 3), "cpu_ms_per_frame": round(cpu_ms, 3),
             "per_frame_ms": per_frame, "faces_detected": detected,
             "frames_timed": sum(len(v) for v in walls.values()),
-            "model": model_path if pipeline.model else None}
+            "model": model_path if model else None}

@@ -1,10 +1,10 @@
 """`python -m benchmarks.monolith --port P`: the baseline, a naive one-process backend.
 
-One Flask + python-socketio process (threading mode, Werkzeug) that runs the frame pipeline
-(sentivis.pipeline: decode, detect, crop, classify) inside the `frame` handler and emits the same
-`inference` event as the gateway. No queues, no in-flight cap, no dropping: what a first prototype
-would do. To give it its best chance each connection thread has its own detector and model, so
-two connections can use both cores.
+One Flask + python-socketio process (threading mode, Werkzeug) that runs a frame's journey
+(sentivis/stages: decode, detect, crop, classify, present) inside the `frame` handler and emits the
+same `inference` event as the gateway. No queues, no in-flight cap, no dropping: what a first
+prototype would do. To give it its best chance each connection thread has its own detector and
+model, so two connections can use both cores.
 """
 from __future__ import annotations
 
@@ -13,22 +13,31 @@ import logging
 import threading
 import time
 
+import msgspec
+import numpy as np
 import socketio
 from flask import Flask, jsonify
 from werkzeug.serving import run_simple
 
-from sentivis.faces import DecodeError
-from sentivis.protocol import SOCKETIO_PATHS
-from sentivis.pipeline import FramePipeline
+from sentivis.protocol import SOCKETIO_PATHS, FrameMessage, Models, Stamps, frame_error
 from sentivis.settings import get_settings
+from sentivis.stages.classify import EmotionModel, classify
+from sentivis.stages.detect import DecodeError, FaceDetector, decode, detect
+from sentivis.stages.present import present
+from sentivis.tracking.config import TrackerConfig
+from sentivis.tracking.tracker import PersonTracker
 
 _local = threading.local()
 
 
-def pipeline() -> FramePipeline:
-    if not hasattr(_local, "pipeline"):
-        _local.pipeline = FramePipeline.from_settings(get_settings())
-    return _local.pipeline
+def models() -> tuple[FaceDetector, EmotionModel]:
+    """This thread's detector and model."""
+    if not hasattr(_local, "detector"):
+        settings = get_settings()
+        _local.detector = FaceDetector.from_settings(settings)
+        _local.model = EmotionModel.load(settings.emotion_weights, threads=settings.ort_threads,
+                                         batch=settings.classifier_batch)
+    return _local.detector, _local.model
 
 
 def create_app() -> socketio.WSGIApp:
@@ -37,6 +46,7 @@ def create_app() -> socketio.WSGIApp:
     app = Flask(__name__)
     sio = socketio.Server(async_mode="threading", async_handlers=False, serializer="msgpack",
                           max_http_buffer_size=settings.max_message_bytes)
+    trackers: dict[str, PersonTracker] = {}
 
     @app.get("/healthz")
     def healthz():
@@ -46,28 +56,23 @@ def create_app() -> socketio.WSGIApp:
     def on_frame(sid, payload=None):
         received = time.time()
         frame_id = payload.get("frame_id") if isinstance(payload, dict) else None
-        frames = pipeline()
+        detector, model = models()
         try:
-            rgb = frames.decode(bytes(payload["image"]))
+            rgb = decode(bytes(payload["image"]))
         except (DecodeError, KeyError, TypeError):
-            sio.emit("frame_error", {"frame_id": frame_id, "code": "decode_failed", "message": "bad JPEG"}, to=sid)
+            sio.emit("frame_error", msgspec.to_builtins(frame_error(frame_id, "decode_failed")), to=sid)
             return
         decoded = time.time()
-        faces, crops = frames.detect(rgb)
+        faces, crops = detect(detector, rgb, settings.face_margin, settings.face_shift)
         detected = time.time()
-        frames.classify(faces, crops)
-        done = time.time()
-        for i, face in enumerate(faces):
-            face["id"] = i
-        ms = lambda a, b: round((b - a) * 1000, 3)  # noqa: E731
-        model = frames.model
-        sio.emit("inference", {"frame_id": frame_id, "width": rgb.shape[1], "height": rgb.shape[0], "faces": faces,
-                               "models": {"emotion": {"ready": model is not None,
-                                                      "version": model.version if model else None}},
-                               "latency": {"server_ms": ms(received, time.time()), "queue_ms": 0.0,
-                                           "decode_ms": ms(received, decoded), "detect_ms": ms(decoded, detected),
-                                           "classify_ms": ms(detected, done)},
-                               "dropped_frames": 0}, to=sid)
+        if faces:
+            classify(model, faces, np.stack(crops))
+        message = FrameMessage("monolith", sid, frame_id, received, rgb.shape[1], rgb.shape[0], faces,
+                               Stamps(received, received, decoded, detected, detected, time.time()),
+                               Models(detector.info(), model.info()))
+        tracker = trackers.setdefault(sid, PersonTracker(TrackerConfig.from_settings(settings)))
+        event = present(tracker, message, 0, time.time())
+        sio.emit("inference", msgspec.to_builtins(event), to=sid)
 
     return socketio.WSGIApp(sio, app, socketio_path=SOCKETIO_PATHS["msgpack"])
 

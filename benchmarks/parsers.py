@@ -19,8 +19,8 @@ from pathlib import Path
 
 from benchmarks.load import run_load
 from benchmarks.measure import CpuMeter, percentiles, settle
-from toolkit.samples import sample_frames
 from sentivis.settings import SHIPPED_MODEL
+from toolkit.samples import sample_frames
 from toolkit.stack import Stack
 
 PARSERS = ("default", "msgpack")

@@ -27,9 +27,9 @@ import redis
 import sqlalchemy as sa
 
 from sentivis import records, redis_io, streams
-from toolkit.postgres import PostgresServer
 from sentivis.sessions import db, schema
 from sentivis.settings import Settings
+from toolkit.postgres import PostgresServer
 from toolkit.processes import Service, free_port, redis_server, wait_redis
 
 CAMERA_FPS = 6

@@ -13,9 +13,9 @@ from typing import Any
 from benchmarks.cpus import MODES, CpuPlan, pinned
 from benchmarks.load import run_load
 from benchmarks.measure import CpuMeter, StreamSampler, settle, summarise
-from toolkit.samples import SampleFrame
 from sentivis.settings import REPO_ROOT
 from toolkit.processes import free_port, wait_http
+from toolkit.samples import SampleFrame
 from toolkit.stack import Stack
 
 ALL = ("floor", "classifier", "stream", "sweep", "overload", "replicas", "monolith")

@@ -1,9 +1,9 @@
 """The classifier: faces from `{sentivis}:faces` -> emotions -> the gateway's result stream.
 
 A stream worker (sentivis/worker.py) in the "classifiers" group: the faces of every message of
-one read go through the emotion model (sentivis/emotions.py) in one batch, each face gets its
-crop's appearance vector (sentivis.tracking.appearance, for the gateway's tracker), and every
-result and the XACK go in one MULTI/EXEC. Before each read it checks for a new model (classifier/watcher.py)
+one read go through the classify stage (sentivis/stages/classify.py: the emotion model and each
+crop's appearance vector, for the gateway's tracker) in one batch, and every result and the XACK go
+in one MULTI/EXEC. Before each read it checks for a new model (classifier/watcher.py)
 and swaps it in without a restart.
 """
 from __future__ import annotations
@@ -12,15 +12,15 @@ import logging
 import time
 from typing import Any
 
+import msgspec
 import numpy as np
 import redis
 
 from classifier.watcher import ModelWatcher
 from sentivis import redis_io, streams
-from sentivis.emotions import EmotionModel, label_faces, not_loaded_info
-from sentivis.protocol import APPEARANCE_DTYPE, FrameMessage, decode, unpack_crops
+from sentivis.protocol import EmotionInfo, FrameMessage, decode, unpack_crops
 from sentivis.settings import Settings
-from sentivis.tracking import appearance
+from sentivis.stages.classify import EmotionModel, classify, not_loaded_info
 from sentivis.worker import Entry, StreamWorker
 
 log = logging.getLogger(__name__)
@@ -48,15 +48,15 @@ class ClassifierService(StreamWorker):
             if self.watcher.poll(client):
                 self.beat_now()  # tell the gateway about the new model now
 
-    def model_info(self, model: EmotionModel | None) -> dict[str, Any]:
+    def model_info(self, model: EmotionModel | None) -> EmotionInfo:
         return model.info() if model else not_loaded_info(self.settings.emotion_weights)
 
     def heartbeat_info(self) -> dict[str, Any]:
         """"ready": an emotion model is loaded (the replica answers either way); "last_error": why
         the newest candidate model was refused, None after a successful load."""
         model = self.watcher.model
-        return {"ready": model is not None, "model": self.model_info(model), "processed": self.processed,
-                "last_error": self.watcher.last_error}
+        return {"ready": model is not None, "model": msgspec.to_builtins(self.model_info(model)),
+                "processed": self.processed, "last_error": self.watcher.last_error}
 
     def close(self) -> None:
         log.info("stopped after %d messages", self.processed)
@@ -67,38 +67,23 @@ class ClassifierService(StreamWorker):
         started = time.time()
         model = self.watcher.model  # one model for the whole batch, even if a reload happens later
         parsed = [(message_id, *self._parse(message_id, fields, started)) for message_id, fields in messages]
-
-        crops = [c for _, message, c in parsed if message is not None and message.error is None and len(c)]
-        probabilities = None
-        if model is not None and crops:
+        todo = [(message, crops) for _, message, crops in parsed if message is not None and message.error is None]
+        if todo:
             try:
-                probabilities = model.predict(np.concatenate(crops))
+                classify(model, [f for message, _ in todo for f in message.faces], np.concatenate([c for _, c in todo]))
             except Exception:
-                log.exception("the model failed on a batch of %d faces", sum(map(len, crops)))
-                for _, message, _ in parsed:
-                    if message is not None:
-                        message.error = message.error or "internal_error"
-
+                log.exception("the model failed on a batch of %d faces", sum(len(c) for _, c in todo))
+                for message, _ in todo:
+                    message.error = "internal_error"
         info = self.model_info(model)
         done = time.time()
-        offset = 0
         pipe = client.pipeline()  # MULTI: results and acks are applied together
-        for message_id, message, message_crops in parsed:
+        for _, message, _ in parsed:
             if message is None:
                 continue
-            if message.error is None:
-                count = len(message.faces)
-                label_faces(message.faces, None if probabilities is None else probabilities[offset:offset + count])
-                offset += count
-                # With or without a model: the gateway tells people apart by their look either way.
-                for face, crop in zip(message.faces, message_crops):
-                    face["appearance"] = appearance(crop).astype(APPEARANCE_DTYPE)
-            message.models["emotion"] = info
-            message.stamp("classify_done", done)
-            try:
-                redis_io.send_result(pipe, message, self.settings.stream_maxlen)
-            except (TypeError, ValueError) as exc:  # e.g. a gateway id that is not a string
-                log.warning("cannot answer message %s: %s", message_id, exc)
+            message.models.emotion = info
+            message.stamps.classify_done = done
+            redis_io.send_result(pipe, message, self.settings.stream_maxlen)
         pipe.xack(self.stream, self.group, *[message_id for message_id, _ in messages])
         pipe.execute()
         self.processed += len(messages)
@@ -111,12 +96,10 @@ class ClassifierService(StreamWorker):
         except ValueError as exc:
             log.warning("dropping unreadable message %s: %s", message_id, exc)
             return None, None
-        message.stamp("classifier_start", started)
+        message.stamps.classifier_start = started
         if message.error is not None:
             return message, None  # failed upstream; pass the error on
         try:
-            if not all(isinstance(face, dict) for face in message.faces):
-                raise ValueError("every face must be a map")
             return message, unpack_crops(data, len(message.faces))
         except ValueError as exc:
             log.warning("message %s (frame %s): %s", message_id, message.frame_id, exc)

@@ -23,7 +23,7 @@ import redis
 
 from sentivis import registry, streams
 from sentivis.contract import ModelFileError
-from sentivis.emotions import EmotionModel
+from sentivis.stages.classify import EmotionModel
 from sentivis.settings import Settings
 
 log = logging.getLogger(__name__)

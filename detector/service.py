@@ -1,7 +1,7 @@
 """The detector: frames from `{sentivis}:frames` -> faces to `{sentivis}:faces` (or a result).
 
 A stream worker (sentivis/worker.py) in the "detectors" group. Each frame is decoded, searched
-for faces and cropped with the frame pipeline's functions (sentivis/faces.py); the outcomes of
+for faces and cropped by the detect stage (sentivis/stages/detect.py), each entry decoded once; the outcomes of
 one read are written on with their XACK in one MULTI/EXEC (one round trip per read, not per
 frame): faces go to the classifiers, a frame without faces (or one that failed) goes straight
 back to its gateway.
@@ -11,16 +11,17 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import msgpack
+import msgspec
 import redis
 
 from sentivis import protocol, redis_io, streams
-from sentivis.faces import DecodeError, FaceDetector, decode_jpeg, find_faces
+from sentivis.protocol import FrameMessage
 from sentivis.settings import Settings
+from sentivis.stages.detect import DecodeError, FaceDetector, decode, detect
 from sentivis.warmup import face_jpeg
 from sentivis.worker import Entry, StreamWorker
 
@@ -56,11 +57,11 @@ class DetectorService(StreamWorker):
     def warm_up(self) -> None:
         """The warm-up frame decoded, searched and cropped on every graph (each thread has its own)."""
         s = self.settings
-        rgb = decode_jpeg(face_jpeg(), max_pixels=s.max_frame_pixels)
+        rgb = decode(face_jpeg(), max_pixels=s.max_frame_pixels)
         graphs = [self._graphs.get() for _ in range(max(1, s.detector_threads))]
         try:
             for graph in graphs:
-                faces, _ = find_faces(graph, rgb, s.face_margin, s.face_shift)
+                faces, _ = detect(graph, rgb, s.face_margin, s.face_shift)
                 if not faces:
                     log.warning("the warm-up frame's face was not found (detector_min_score %s)", s.detector_min_score)
         finally:
@@ -69,8 +70,8 @@ class DetectorService(StreamWorker):
 
     def heartbeat_info(self) -> dict[str, Any]:
         c = self.counters
-        return {"ready": True, "model": self.detector.info(), "processed": c.processed, "expired": c.expired,
-                "failed": c.failed}
+        return {"ready": True, "model": msgspec.to_builtins(self.detector.info()), "processed": c.processed,
+                "expired": c.expired, "failed": c.failed}
 
     def close(self) -> None:
         if self._pool is not None:
@@ -86,44 +87,45 @@ class DetectorService(StreamWorker):
 
     # --- one batch ------------------------------------------------------------------------
     def handle(self, client: redis.Redis, entries: list[Entry]) -> None:
-        """Handle every entry of one read (on the thread pool when there is more than one), then
-        write every outcome and acknowledge every entry in one transaction; raises only for Redis
-        errors (then nothing of the batch is written and every entry stays pending)."""
-        newest = newest_per_connection(entries)
-        if self._pool is None or len(entries) < 2:
-            outcomes = [self.outcome(entry_id, fields, entry_id not in newest) for entry_id, fields in entries]
+        """Decode every entry of one read once, process the frames (on the thread pool when there
+        are several), then write every outcome and acknowledge every entry in one transaction;
+        raises only for Redis errors (then nothing of the batch is written and every entry stays
+        pending)."""
+        decoded = [(entry_id, *self._decode(entry_id, fields)) for entry_id, fields in entries]
+        newest = newest_per_connection(decoded)
+        work = [(message, data, entry_id not in newest) for entry_id, message, data in decoded if message is not None]
+        if self._pool is None or len(work) < 2:
+            crops = [self.outcome(*item) for item in work]
         else:
-            futures = [self._pool.submit(self.outcome, entry_id, fields, entry_id not in newest)
-                       for entry_id, fields in entries]
-            outcomes = [future.result() for future in futures]
-        self._publish(client, outcomes)
+            crops = [future.result() for future in [self._pool.submit(self.outcome, *item) for item in work]]
+        self._publish(client, [entry_id for entry_id, _, _ in decoded], [(m, c) for (m, _, _), c in zip(work, crops)])
 
-    def outcome(self, entry_id: bytes, fields: dict[bytes, bytes],
-                superseded: bool = False) -> tuple[bytes, protocol.FrameMessage | None, bytes]:
-        """One stream entry processed: (entry id, message to send on or None for a malformed entry,
-        crops). Never raises: a frame that fails is answered internal_error.
-
-        `superseded`: a newer frame of the same connection is waiting behind this one."""
+    def _decode(self, entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[FrameMessage | None, bytes]:
         try:
-            message, data = protocol.decode(fields)
+            return protocol.decode(fields)
         except ValueError as exc:
             log.warning("entry %s is malformed, skipped: %s", entry_id.decode(), exc)
             self._count("failed")
-            return entry_id, None, b""
+            return None, b""
+
+    def outcome(self, message: FrameMessage, data: bytes, superseded: bool = False) -> bytes:
+        """One frame processed: the message filled in (stamps, faces, models or error) -> its crops.
+        Never raises: a frame that fails is answered internal_error. `superseded`: a newer frame of
+        the same connection is waiting behind this one."""
         try:
-            return entry_id, message, self.process(message, data, superseded)
+            return self.process(message, data, superseded)
         except Exception:  # noqa: BLE001 - one bad frame must never stop the service
             log.exception("frame %s of %s/%s failed", message.frame_id, message.gateway, message.sid)
             message.error = "internal_error"
             message.faces = []
-            return entry_id, message, b""
+            return b""
 
-    def process(self, message: protocol.FrameMessage, data: bytes, superseded: bool = False) -> bytes:
-        """Fill in the message (stamps, faces, models, error); returns the crops to send."""
+    def process(self, message: FrameMessage, data: bytes, superseded: bool = False) -> bytes:
+        """The detect stage for one frame (sentivis.stages.detect), within the age limits."""
         s = self.settings
-        message.stamp("detector_start")
-        message.models[self.service] = self.detector.info()
-        age_ms = (message.stamps["detector_start"] - message.received_at) * 1000
+        message.stamps.detector_start = protocol.now()
+        message.models.detector = self.detector.info()
+        age_ms = (message.stamps.detector_start - message.received_at) * 1000
         if superseded and age_ms > s.superseded_after_ms:
             # Under overload a connection's frames queue up; its newest one is the one worth the
             # time. Dropping the older ones keeps the latency bounded (measured in benchmarks/).
@@ -137,55 +139,40 @@ class DetectorService(StreamWorker):
                      age_ms)
             return b""
         try:
-            rgb = decode_jpeg(data, max_pixels=s.max_frame_pixels)
+            rgb = decode(data, max_pixels=s.max_frame_pixels)
         except DecodeError as exc:
             message.error = "decode_failed"
             self._count("failed")
             log.info("frame %s of %s/%s: %s (%d bytes)", message.frame_id, message.gateway, message.sid,
                      exc, len(data))
             return b""
-        message.stamp("decode_done")
+        message.stamps.decode_done = protocol.now()
         message.height, message.width = rgb.shape[:2]
         graph = self._graphs.get()  # never waits: there are as many graphs as threads
         try:
-            message.faces, crops = find_faces(graph, rgb, s.face_margin, s.face_shift)
+            message.faces, crops = detect(graph, rgb, s.face_margin, s.face_shift)
         finally:
             self._graphs.put(graph)
-        message.stamp("detect_done")  # detect_ms covers detection and cropping
+        message.stamps.detect_done = protocol.now()  # detect_ms covers detection and cropping
         self._count("processed")
         return protocol.pack_crops(crops)
 
-    def _publish(self, client: redis.Redis, outcomes: list[tuple[bytes, protocol.FrameMessage | None, bytes]]) -> None:
+    def _publish(self, client: redis.Redis, entry_ids: list[bytes], outcomes: list[tuple[FrameMessage, bytes]]) -> None:
+        """Faces on to the classifiers, a frame without any (or failed) straight back to its gateway;
+        every entry of the read acknowledged in the same MULTI/EXEC."""
         s = self.settings
-        pipe = client.pipeline(transaction=True)  # MULTI: outcomes and acks are applied together
-        for entry_id, message, crops in outcomes:
-            if message is None:
-                continue
-            try:
-                if message.faces and message.error is None:
-                    redis_io.add(pipe, streams.FACES, message, crops, s.stream_maxlen)
-                else:
-                    redis_io.send_result(pipe, message, s.stream_maxlen)
-            except (TypeError, ValueError) as exc:  # e.g. a gateway id that is not a string
-                log.warning("cannot answer entry %s: %s", entry_id.decode(), exc)
-                self._count("failed")
-        pipe.xack(self.stream, self.group, *[entry_id for entry_id, _, _ in outcomes])
+        pipe = client.pipeline(transaction=True)
+        for message, crops in outcomes:
+            if message.faces and message.error is None:
+                redis_io.add(pipe, streams.FACES, message, crops, s.stream_maxlen)
+            else:
+                redis_io.send_result(pipe, message, s.stream_maxlen)
+        pipe.xack(self.stream, self.group, *entry_ids)
         pipe.execute()
 
 
-def newest_per_connection(entries: list[Entry]) -> set[bytes]:
-    """The ids of the entries that are the newest of their connection (gateway, sid) in a batch.
-
-    Stream ids grow with time, so the last entry of a connection in the batch is its newest. An
-    entry whose meta cannot be read counts as newest: handle_entry() reports it as malformed.
-    """
-    newest: dict[tuple, bytes] = {}
-    for entry_id, fields in entries:
-        try:
-            meta = msgpack.unpackb(fields[b"meta"], raw=False)
-            key = (meta["gateway"], meta["sid"])
-            hash(key)
-        except Exception:  # noqa: BLE001 - any unreadable meta: left to handle_entry()
-            key = ("", entry_id)
-        newest[key] = entry_id
+def newest_per_connection(decoded: list[tuple[bytes, FrameMessage | None, bytes]]) -> set[bytes]:
+    """The ids of the entries that are the newest of their connection (gateway, sid) in a batch:
+    stream ids grow with time, so the last one of a connection is its newest."""
+    newest = {(m.gateway, m.sid): entry_id for entry_id, m, _ in decoded if m is not None}
     return set(newest.values())

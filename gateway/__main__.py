@@ -3,7 +3,7 @@
 gevent, as Flask-SocketIO and python-socketio recommend for production: an idle WebSocket costs a
 few greenlets' memory, not an OS thread from a fixed pool (gunicorn's gthread worker froze at 200
 connections, health checks included). The patch comes first, so that every socket, lock, sleep and
-thread below (redis-py, the broker's reader and sweeper, python-engineio) cooperates; the CPU work
+thread below (redis-py, the result reader, the timeouts, python-engineio) cooperates; the CPU work
 between two waits (a frame's checks, the tracker) is short, so no connection stalls the others.
 """
 from gevent import monkey
@@ -62,7 +62,7 @@ def main() -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(sig, stop)
-    log.info("gateway %s listening on http://%s:%d (%d file descriptors)", gateway.broker.gateway_id,
+    log.info("gateway %s listening on http://%s:%d (%d file descriptors)", gateway.gateway_id,
              settings.gateway_host, settings.gateway_port, files)
     server.serve_forever()
     gateway.stop()

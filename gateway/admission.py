@@ -8,7 +8,7 @@ cost of one lock and a few comparisons: no Redis call per frame.
 What it knows, cheaply:
 - its own frames in flight, counted exactly as they are admitted and answered;
 - every other gateway's frames waiting or in work in the work streams, and the workers' rate:
-  sampled every 100 ms by the broker's sweeper (`observe`: consumer-group lag + pending of the
+  sampled every 100 ms by gateway/backlog.py (`observe`: consumer-group lag + pending of the
   frames and faces streams, and the detectors' entries-read), never per frame.
 
 The rule (the budget is rate x wait_s frames, at least min_frames):

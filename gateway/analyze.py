@@ -13,6 +13,7 @@ from flask import Request
 from PIL import Image
 
 from gateway.frame_checks import JPEG_MAGIC, FrameRejected, jpeg_size
+from sentivis.errors import SentivisError
 from sentivis.settings import Settings
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -26,7 +27,7 @@ PNG_TO_JPEG_QUALITY = 90
 WORKER_ERROR_STATUS = {"decode_failed": 422, "internal_error": 500}
 
 
-class ImageRejected(Exception):
+class ImageRejected(SentivisError):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status = status

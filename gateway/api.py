@@ -7,17 +7,19 @@ ranges and defaults come from `sentivis.training` (TrainConfig), never from a co
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+import msgspec
 import redis
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.analyze import WORKER_ERROR_STATUS, ImageRejected, max_request_bytes, prepare_image, read_upload
-from gateway.broker import inference_event, tracked_faces
 from gateway.openapi import openapi_document
 from sentivis import jobs, redis_io, registry, training
-from sentivis.protocol import ERROR_CODES
+from sentivis.errors import FRAME_ERRORS
+from sentivis.stages.present import present
 from sentivis.records import SessionRefused, check_session_name
 from sentivis.settings import Settings
 
@@ -27,7 +29,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def _ctx():
     ext = current_app.extensions["sentivis"]
-    return ext["settings"], ext["broker"].redis
+    return ext["settings"], ext["redis"]
 
 
 def error(status: int, message: str, code: str | None = None):
@@ -79,28 +81,28 @@ def analyze():
         return error(exc.status, exc.message, exc.code)
     if not (redis_io.live_services(client, "detector") and redis_io.live_services(client, "classifier")):
         return error(503, "no detector or no classifier is running; try again shortly", "unavailable")
-    message = ext["broker"].analyze_once(image.jpeg, image.width, image.height, settings.frame_timeout_ms / 1000)
+    message = ext["frames"].request_once(image.jpeg, image.width, image.height, settings.frame_timeout_ms / 1000)
     if message is None:
-        return error(503, ERROR_CODES["timeout"], "timeout")
+        return error(503, FRAME_ERRORS["timeout"], "timeout")
     if message.error:
-        code = message.error if message.error in ERROR_CODES else "internal_error"
-        return error(WORKER_ERROR_STATUS.get(code, 503), ERROR_CODES[code], code)
+        code = message.error if message.error in FRAME_ERRORS else "internal_error"
+        return error(WORKER_ERROR_STATUS.get(code, 503), FRAME_ERRORS[code], code)
     try:
-        faces = tracked_faces(ext["connections"].new_tracker(), message)
+        event = present(ext["connections"].new_tracker(), message, 0, time.time())
     except ValueError as exc:
         log.warning("analyze: malformed faces in the result: %s", exc)
-        return error(500, ERROR_CODES["internal_error"], "internal_error")
+        return error(500, FRAME_ERRORS["internal_error"], "internal_error")
+    body = msgspec.to_builtins(event)
     if with_appearance == "1":
-        for face, given in zip(faces, message.faces):
-            vector = given.get("appearance")
+        for face, given in zip(body["faces"], message.faces):
+            vector = given.appearance_vector()
             face["appearance"] = None if vector is None else vector.astype(float).round(4).tolist()
-    event = inference_event(message, faces, dropped_frames=0)
     if session_name is not None:
         try:
-            event["session"] = ext["recording"].record_once(session_name, event)
+            body["session"] = ext["recording"].record_once(session_name, event)
         except SessionRefused as exc:
             return error(503, exc.message, exc.code)
-    return jsonify(event)
+    return jsonify(body)
 
 
 @api.get("/models")

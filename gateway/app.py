@@ -14,12 +14,17 @@ from flask_cors import CORS
 from gateway import prometheus
 from gateway.api import api
 from gateway.auth import protect_rest
-from gateway.broker import ResultBroker
+from gateway.admission import Admission
+from gateway.backlog import BacklogSampler
 from gateway.connections import Connections
+from gateway.frames import FrameQueue
 from gateway.health import health
 from gateway.probe import ReadinessProbe
+from gateway.recording import Recording
+from gateway.results import ResultReader
 from gateway.sessions_api import init_sessions
 from gateway.sockets import BrowserEvents
+from gateway.timeouts import Timeouts
 from gateway.transport import PACKETS, SocketServer
 from sentivis import redis_io
 from sentivis.settings import Settings
@@ -37,25 +42,27 @@ PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"
 class Gateway:
     wsgi: socketio.WSGIApp  # what the server runs: both endpoints, then the Flask app
     flask: Flask
+    gateway_id: str  # names its result stream
     sockets: dict[str, SocketServer]  # parser -> its endpoint
     connections: Connections
-    broker: ResultBroker  # not started: the caller starts it (start())
-    probe: ReadinessProbe
+    frames: FrameQueue
+    recording: Recording
+    workers: list  # started by start(), in order: the result reader, the timeouts, the backlog sampler, the probe
 
     def start(self) -> None:
-        self.broker.start()
-        self.probe.start()
+        for worker in self.workers:
+            worker.start()
 
     def stop(self) -> None:
-        self.probe.stop()
-        self.broker.recording.close()
-        self.broker.stop()
+        for worker in reversed(self.workers):
+            worker.stop()
+        self.recording.close()
 
 
 def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
-    """The gateway. Its sessions database is migrated in the background (the live path never waits
-    on it). async_mode: python-socketio's, "gevent" when the process is monkey-patched
-    (`python -m gateway`), "threading" for a gateway inside a test process."""
+    """The gateway, not started (start() starts its threads). Its sessions database is migrated in
+    the background (the live path never waits on it). async_mode: python-socketio's, "gevent" when
+    the process is monkey-patched (`python -m gateway`), "threading" for a gateway inside a test process."""
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # probabilities keep the FER label order, as in Socket.IO events
     origins = list(settings.cors_origins)
@@ -64,9 +71,14 @@ def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
     connections = Connections(settings)
     client, gateway_id = redis_io.connect(settings), uuid.uuid4().hex[:12]
     recording = init_sessions(app, settings, client, gateway_id)  # extensions: database, recording
-    broker = ResultBroker(settings, connections, recording, client, gateway_id)
-    probe = ReadinessProbe(broker.analyze_once, settings.ready_max_ms, interval_s=0.25)
-    events = BrowserEvents(settings, connections, broker, recording)
+    admission = Admission(settings.admission_wait_ms, settings.admission_min_frames)
+    prometheus.watch_admission(admission)
+    frames = FrameQueue(settings, admission, client, gateway_id)
+    probe = ReadinessProbe(frames.request_once, settings.ready_max_ms, interval_s=0.25)
+    workers = [ResultReader(settings, gateway_id, connections, frames, admission, recording),
+               Timeouts(settings.frame_timeout_ms / 1000, connections, admission),
+               BacklogSampler(settings, admission), probe]
+    events = BrowserEvents(settings, connections, frames, recording)
     sockets: dict[str, SocketServer] = {}
 
     def sessions_open() -> int:
@@ -79,13 +91,13 @@ def create_app(settings: Settings, async_mode: str = "threading") -> Gateway:
     for server in sockets.values():
         events.serve(server)
         wsgi = socketio.WSGIApp(server, wsgi, socketio_path=server.path)
-    app.extensions["sentivis"].update(settings=settings, broker=broker, connections=connections, sockets=sockets,
-                                      probe=probe)
+    app.extensions["sentivis"].update(settings=settings, redis=client, gateway_id=gateway_id, frames=frames,
+                                      connections=connections, sockets=sockets, probe=probe)
     protect_rest(app, settings)
     app.register_blueprint(health)
     app.register_blueprint(api)
     register_frontend(app, Path(settings.frontend_dir))
-    return Gateway(wsgi, app, sockets, connections, broker, probe)
+    return Gateway(wsgi, app, gateway_id, sockets, connections, frames, recording, workers)
 
 
 def socket_server(parser: str, settings: Settings, async_mode: str, sessions_open) -> SocketServer:
@@ -95,8 +107,8 @@ def socket_server(parser: str, settings: Settings, async_mode: str, sessions_ope
     # async_handlers=False: one connection's events are handled in order, on its own thread (greenlet).
     limit = settings.max_connections + max(100, settings.max_connections // 10) if settings.max_connections else 0
     return SocketServer(parser, limit, sessions_open, async_mode=async_mode,
-                        cors_allowed_origins=list(settings.cors_origins) or None, async_handlers=False, max_http_buffer_size=settings.max_message_bytes,
-                        ping_interval=10, ping_timeout=10, logger=logging.getLogger("gateway.socketio"),
+                        cors_allowed_origins=list(settings.cors_origins) or None, async_handlers=False,
+                        max_http_buffer_size=settings.max_message_bytes, ping_interval=10, ping_timeout=10, logger=logging.getLogger("gateway.socketio"),
                         engineio_logger=logging.getLogger("gateway.engineio"))
 
 

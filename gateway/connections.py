@@ -9,7 +9,8 @@ import socketio
 
 from gateway.limits import TokenBucket
 from sentivis.settings import Settings
-from sentivis.tracking import PersonTracker, TrackerConfig
+from sentivis.tracking.config import TrackerConfig
+from sentivis.tracking.tracker import PersonTracker
 
 
 @dataclass

@@ -8,18 +8,21 @@ from typing import Any
 import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
-from sentivis.protocol import ERROR_CODES
+from sentivis.errors import FRAME_ERRORS, CodedError
 from sentivis.settings import Settings
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-class FrameRejected(Exception):
+class FrameRejected(CodedError):
+    """A frame refused by its checks: `code` from sentivis.errors.FRAME_ERRORS, the frame's id where
+    it had a plausible one."""
+
+    table = FRAME_ERRORS
+
     def __init__(self, code: str, frame_id: int | None = None, detail: str | None = None):
-        super().__init__(detail or ERROR_CODES[code])
-        self.code = code
+        super().__init__(code, detail)
         self.frame_id = frame_id
-        self.message = detail or ERROR_CODES[code]
 
 
 @dataclass

@@ -15,18 +15,18 @@ from sentivis import redis_io
 health = Blueprint("health", __name__)
 
 
-def _broker():
-    return current_app.extensions["sentivis"]["broker"]
+def _ext() -> dict:
+    return current_app.extensions["sentivis"]
 
 
 @health.get("/healthz")
 def healthz():
-    return jsonify(status="ok", gateway=_broker().gateway_id)
+    return jsonify(status="ok", gateway=_ext()["gateway_id"])
 
 
 @health.get("/readyz")
 def readyz():
-    status = readiness(_broker().redis, current_app.extensions["sentivis"]["probe"])
+    status = readiness(_ext()["redis"], _ext()["probe"])
     return jsonify(status), (200 if status["ready"] else 503)
 
 

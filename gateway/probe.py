@@ -37,7 +37,7 @@ class ProbeResult:
 
 
 class ReadinessProbe:
-    """send: the broker's one-shot path (ResultBroker.analyze_once); clock: wall seconds."""
+    """send: the one-shot path (FrameQueue.request_once); clock: wall seconds."""
 
     def __init__(self, send: Send, max_ms: float, needed: int = 3, interval_s: float = 1.0,
                  ready_interval_s: float = 5.0, clock: Callable[[], float] = time.time):

@@ -42,6 +42,7 @@ from sentivis import redis_io, streams
 from sentivis.records import (FrameRecord, Gap, Models, SessionRefused, SessionStarted, SessionStopped,
                               check_session_name, encode, is_session_id, models_of, new_session_id, person_rows,
                               session_settings)
+from sentivis.protocol import Inference
 from sentivis.settings import Settings
 
 __all__ = ["Recording", "SessionRefused"]
@@ -129,7 +130,7 @@ class Recording:
         self._end(sid, "stopped")
         return {"id": session.id, "recording": False}
 
-    def record(self, sid: str, event: dict[str, Any]) -> None:
+    def record(self, sid: str, event: Inference) -> None:
         """One `inference` event of connection `sid`: queued if it records, else nothing."""
         session = self._sessions.get(sid)
         if session is None:
@@ -160,7 +161,7 @@ class Recording:
         session = self._sessions.get(sid)
         return None if session is None else session.id
 
-    def record_once(self, name: Any, event: dict[str, Any], source: str = "image") -> dict[str, Any]:
+    def record_once(self, name: Any, event: Inference, source: str = "image") -> dict[str, Any]:
         """A session of one answered image (POST /api/v1/analyze?session=NAME): its start, frame and
         end appended now, in one MULTI/EXEC -> {"id", "name"}. SessionRefused when the name is bad or
         records cannot be taken."""
@@ -168,9 +169,8 @@ class Recording:
         self.check_available()
         now = self.clock()
         session_id = new_session_id(now)
-        frame = FrameRecord(session_id, 0, self._received_at(now, event), int(event.get("frame_id") or 0),
-                            int(event.get("width") or 0), int(event.get("height") or 0),
-                            person_rows(event.get("faces") or []), models_of(event.get("models")))
+        frame = FrameRecord(session_id, 0, self._received_at(now, event), event.frame_id, event.width, event.height,
+                            person_rows(event.faces), models_of(event.models))
         pipe = self.redis.pipeline(transaction=True)
         for record in (SessionStarted(session_id, name, now, self.gateway_id, source, session_settings(self.settings)),
                        frame, SessionStopped(session_id, now, 1, 0)):
@@ -253,9 +253,8 @@ class Recording:
             except Exception:  # noqa: BLE001 - a bug must not stop the flusher (the queue would only grow)
                 log.exception("records flusher")
 
-    def _received_at(self, now: float, event: dict[str, Any]) -> float:
-        server_ms = (event.get("latency") or {}).get("server_ms")
-        return now - server_ms / 1000 if isinstance(server_ms, (int, float)) else now
+    def _received_at(self, now: float, event: Inference) -> float:
+        return now - event.latency.server_ms / 1000
 
     def _to_record(self, item: tuple) -> Any:
         if item[0] == "record":
@@ -264,12 +263,11 @@ class Recording:
                 self._last_models.pop(record.session_id, None)
             return record
         _, session_id, seq, now, event = item
-        models = models_of(event.get("models"))
+        models = models_of(event.models)
         changed = models != self._last_models.get(session_id)
         self._last_models[session_id] = models
-        return FrameRecord(session_id, seq, self._received_at(now, event), int(event["frame_id"]),
-                           int(event.get("width") or 0), int(event.get("height") or 0), person_rows(event["faces"]),
-                           models if changed else None)
+        return FrameRecord(session_id, seq, self._received_at(now, event), event.frame_id, event.width, event.height,
+                           person_rows(event.faces), models if changed else None)
 
     def flush(self) -> int:
         """Append what is queued (and sample the backlog when due) in one MULTI/EXEC -> records

@@ -17,22 +17,22 @@ from socketio.exceptions import ConnectionRefusedError
 
 from gateway import prometheus
 from gateway.auth import connect_token, token_matches
-from gateway.broker import ResultBroker, frame_error
-from gateway.connections import Connections
+from gateway.frames import FrameQueue
+from gateway.connections import Connection, Connections
 from gateway.frame_checks import FrameRejected, validate_frame
 from gateway.limits import AddressLimiter
 from gateway.proxies import TrustedProxies
 from gateway.recording import Recording, SessionRefused
+from sentivis.protocol import FrameError, Limits, frame_error
 from sentivis.settings import Settings
 
 EVENTS = ("frame", "session_start", "session_stop")  # what a client may send
 
 
-def limits_event(settings: Settings) -> dict[str, Any]:
+def limits_event(settings: Settings) -> Limits:
     """The `limits` event a client gets on connect: what this gateway enforces on its frames."""
-    return {"max_in_flight": settings.max_in_flight, "frame_timeout_ms": settings.frame_timeout_ms,
-            "max_frames_per_second": settings.max_frames_per_second,
-            "max_frame_bytes": settings.max_frame_bytes, "max_frame_pixels": settings.max_frame_pixels}
+    return Limits(settings.max_in_flight, settings.frame_timeout_ms, settings.max_frames_per_second,
+                  settings.max_frame_bytes, settings.max_frame_pixels)
 
 
 def claimed_frame_id(payload: Any) -> int | None:
@@ -42,18 +42,19 @@ def claimed_frame_id(payload: Any) -> int | None:
 
 
 def refused(code: str, message: str) -> ConnectionRefusedError:
+    """A connect refusal: its message starts with a sentivis.errors.CONNECT_REFUSALS code."""
     prometheus.connections_refused.labels(code).inc()
     return ConnectionRefusedError(f"{code}: {message}", {"code": code})
 
 
 class BrowserEvents:
-    """settings: limits and auth; connections: per-connection state; broker: where checked frames go;
+    """settings: limits and auth; connections: per-connection state; frames: where checked frames go;
     recording: the sessions clients record."""
 
-    def __init__(self, settings: Settings, connections: Connections, broker: ResultBroker, recording: Recording):
+    def __init__(self, settings: Settings, connections: Connections, frames: FrameQueue, recording: Recording):
         self.settings = settings
         self.connections = connections
-        self.broker = broker
+        self.frames = frames
         self.recording = recording
         self.per_address = AddressLimiter(settings.max_connections_per_address)
         self.proxies = TrustedProxies(settings.trusted_proxies)
@@ -87,7 +88,7 @@ class BrowserEvents:
         conn = self.connections.get(sid)
         if conn is None:
             return  # refused at connect
-        self.broker.forget(conn)
+        self.frames.forget(conn)
         self.recording.disconnected(sid)
         self.per_address.release(conn.address)
         self.connections.close(sid)
@@ -109,9 +110,9 @@ class BrowserEvents:
         except FrameRejected as exc:
             self._reject(conn, frame_error(exc.frame_id, exc.code, exc.message))
             return
-        submitted = self.broker.submit(conn, frame)
-        if not submitted.accepted:
-            self._reject(conn, submitted.error)
+        refused = self.frames.submit(conn, frame)
+        if refused is not None:
+            self._reject(conn, refused)
 
     def on_session(self, call, sid: str, payload: Any = None, *_: Any) -> None:
         """`session_start` or `session_stop` (call: Recording.start or .stop) -> `session` or `session_error`."""
@@ -129,6 +130,6 @@ class BrowserEvents:
             self._reject(conn, frame_error(None, "unknown_event", f"unknown event {event[:64]!r}: a client sends "
                                                                   f"{', '.join(EVENTS)}"))
 
-    def _reject(self, conn, error: dict[str, Any]) -> None:
-        prometheus.frames_rejected.labels(error["code"]).inc()
+    def _reject(self, conn: Connection, error: FrameError) -> None:
+        prometheus.frames_rejected.labels(error.code).inc()
         conn.send("frame_error", error)

@@ -30,9 +30,11 @@ import urllib.parse
 from typing import Any
 
 import msgpack
+import msgspec
 import socketio
 from socketio import msgpack_packet, packet
 
+from sentivis.errors import SentivisError
 from sentivis.protocol import SOCKETIO_PATHS
 
 log = logging.getLogger("gateway")
@@ -43,7 +45,7 @@ MAX_NAMESPACE = 64
 PACKET_TYPES = range(packet.CONNECT, packet.BINARY_ACK + 1)
 
 
-class PacketRejected(ValueError):
+class PacketRejected(SentivisError, ValueError):
     """A Socket.IO packet this endpoint cannot use; the message says why, for the log."""
 
 
@@ -95,12 +97,31 @@ class _Checked:
         return super()._reconstruct_binary_internal(data, attachments)
 
 
+class _MsgspecJSON:
+    """The default parser's JSON: msgspec encodes the events' Structs (sentivis.protocol) as they
+    are defined, the standard library reads what clients send."""
+
+    _encoder = msgspec.json.Encoder()
+
+    @classmethod
+    def dumps(cls, obj: Any, **_: Any) -> str:
+        return cls._encoder.encode(obj).decode()
+
+    loads = staticmethod(json.loads)
+
+
 class CheckedPacket(_Checked, packet.Packet):
     wire_type = str
+    json = _MsgspecJSON
 
 
 class CheckedMsgPackPacket(_Checked, msgpack_packet.MsgPackPacket):
     wire_type = bytes
+    _encoder = msgspec.msgpack.Encoder()
+
+    def encode(self):
+        """The packet in MessagePack, the events' Structs as they are defined (sentivis.protocol)."""
+        return self._encoder.encode(self._to_dict())
 
     def _check(self, attachments: int) -> None:
         if self.namespace is None:  # the msgpack parser always names it; the library reads it unchecked

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from sentivis.errors import SentivisError
 from sentivis.labels import EMOTIONS, NUM_EMOTIONS
 
 CROP_SIZE = 48
@@ -23,7 +24,7 @@ INPUT_SHAPE = (1, CROP_SIZE, CROP_SIZE)  # after the batch dimension
 LABELS = EMOTIONS
 
 
-class ModelFileError(ValueError):
+class ModelFileError(SentivisError, ValueError):
     """A model file that cannot be served: unreadable, not ONNX, or breaking this contract."""
 
 

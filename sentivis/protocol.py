@@ -1,122 +1,208 @@
-"""The messages that travel on the Redis streams, and their binary encoding.
+"""A frame's records, typed: what travels on the Redis streams and what the gateway sends clients.
 
-Each stream entry has two fields: `meta`, a msgpack map, and `data`, raw bytes (the JPEG for
-frames, the face crops as uint8 48x48 planes for faces, empty for results). Nothing is
-base64-encoded.
+One definition per record, as msgspec Structs, validated once where it enters a process (`decode`)
+and encoded by the same definitions for Redis (msgpack) and for both Socket.IO parsers (JSON and
+msgpack, gateway/transport.py):
 
-A face is a map {"box", "score", "emotion"} and, in results, "appearance": the classifier's
-appearance vector of the crop (sentivis.tracking.appearance), which the gateway's tracker uses
-to tell people apart. In memory it is a float16 numpy array; on the wire its little-endian
-float16 bytes (128 bytes for 64 numbers; a msgpack list of floats would take 576).
+    FrameMessage   a frame's journey: made by the gateway, filled in by the detector (faces, boxes,
+                   scores) and the classifier (emotions, appearance), read back by the gateway
+    Face           one detected face: Box, score, Emotion, appearance (the tracker's, never a client's)
+    Inference      the `inference` event: TrackedFace (a person's id, the smoothed ShownEmotion),
+                   Models, Latency
+    FrameError     the `frame_error` event;  Limits  the `limits` event
 
-Times are Unix epoch seconds (float) stamped by each stage; `latency_ms()` turns them into
-the per-stage split that `inference` events carry.
+A stream entry has two fields: `meta`, the FrameMessage in msgpack, and `data`, raw bytes (the
+JPEG for frames, the crops as uint8 48x48 planes for faces, empty for results); nothing is base64.
+Times are Unix epoch seconds (float) stamped by each stage (`Stamps`); `latency()` turns them into
+the per-stage split that `inference` events carry. frontend/src/lib/types.ts mirrors the client's
+records (tests/docs checks the fields match).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated
 
-import msgpack
+import msgspec
 import numpy as np
 
 from sentivis.contract import CROP_SIZE
+from sentivis.errors import FRAME_ERRORS
 
 # The gateway's Socket.IO endpoints, by parser (docs/PROTOCOL.md): the default one (JSON text with
 # binary attachments) where any client lands with its library's defaults, and MessagePack, where a
 # frame is one binary WebSocket message (half the messages to parse) and answers are binary too.
 SOCKETIO_PATHS = {"default": "socket.io", "msgpack": "socket.io-msgpack"}
 
-# frame_error codes, sent to the browser; docs/PROTOCOL.md lists them (tests/docs checks it).
-ERROR_CODES = {
-    "invalid_payload": "the frame event must be an object with frame_id and image",
-    "invalid_frame_id": "frame_id must be a non-negative integer",
-    "missing_image": "the frame has no image",
-    "invalid_image_type": "image must be binary JPEG bytes",
-    "empty_image": "the image is empty",
-    "frame_too_large": "the image is larger than the byte limit",
-    "not_jpeg": "the image is not a JPEG",
-    "image_too_large": "the image has more pixels than the limit",
-    "duplicate_frame_id": "a frame with this frame_id is already in flight",
-    "too_many_in_flight": "too many frames in flight for this connection; frame dropped",
-    "overloaded": "the server is overloaded and cannot serve this frame in time; frame dropped, send fewer",
-    "rate_limited": "the connection sends more frames per second than the limit; frame dropped",
-    "decode_failed": "the JPEG could not be decoded",
-    "expired": "the frame waited too long in the queue and was dropped",
-    "timeout": "no result arrived in time; the frame was given up",
-    "unavailable": "the processing backend is unavailable",
-    "internal_error": "the frame could not be processed",
-    "unknown_event": "the gateway takes no such event from a client",
-}
+APPEARANCE_DTYPE = np.dtype("<f2")  # the appearance vector on the wire: little-endian float16
+Pixels = Annotated[int, msgspec.Meta(ge=0)]
 
 
-@dataclass
-class FrameMessage:
-    """One frame's journey: created by the gateway, extended by detector and classifier."""
+class Box(msgspec.Struct, frozen=True):
+    """The detector's face box in frame pixels (not the crop with its margin)."""
+
+    x: int
+    y: int
+    width: Pixels
+    height: Pixels
+
+
+class Emotion(msgspec.Struct):
+    """One face's emotion model output: probabilities in label order (sentivis.labels)."""
+
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+
+class ShownEmotion(Emotion):
+    """A person's emotion as shown: smoothed over time, the label held by hysteresis; `raw` is this
+    frame's own output (sentivis/tracking)."""
+
+    raw: Emotion
+
+
+class Face(msgspec.Struct):
+    """One face of a frame, from the detector (box, score) and the classifier (emotion, appearance)."""
+
+    box: Box
+    score: float
+    emotion: Emotion | None = None  # None: no emotion model loaded
+    appearance: bytes | None = None  # float16 LE appearance vector (sentivis/tracking/appearance.py)
+
+    def appearance_vector(self) -> np.ndarray | None:
+        """The appearance as float16 numbers (a view of the bytes, not a copy)."""
+        return None if self.appearance is None else np.frombuffer(self.appearance, dtype=APPEARANCE_DTYPE)
+
+
+class Stamps(msgspec.Struct, omit_defaults=True):
+    """When each stage saw the frame (epoch seconds); unset where a stage did not run."""
+
+    enqueued_at: float | None = None  # the gateway queued it
+    detector_start: float | None = None
+    decode_done: float | None = None
+    detect_done: float | None = None  # detection and cropping
+    classifier_start: float | None = None
+    classify_done: float | None = None
+
+
+class DetectorInfo(msgspec.Struct):
+    ready: bool
+    name: str | None = None
+    min_score: float | None = None
+
+
+class EmotionInfo(msgspec.Struct):
+    ready: bool
+    version: str | None = None
+    sha256: str | None = None
+    accuracy: float | None = None
+    path: str | None = None
+    source: str | None = None
+
+
+NOT_LOADED = EmotionInfo(ready=False)
+
+
+class Models(msgspec.Struct, omit_defaults=True):
+    """The models that answered a frame (the page shows their health)."""
+
+    detector: DetectorInfo | None = None
+    emotion: EmotionInfo | None = None
+
+
+class FrameMessage(msgspec.Struct):
+    """One frame's journey on the streams. oneshot: an HTTP request's image (POST /api/v1/analyze,
+    the readiness probe) rather than a connection's frame: its answer goes to a waiting request."""
 
     gateway: str
     sid: str
     frame_id: int
     received_at: float  # gateway receive time
-    width: int = 0
-    height: int = 0
-    faces: list[dict[str, Any]] = field(default_factory=list)
-    stamps: dict[str, float] = field(default_factory=dict)  # stage -> epoch seconds
-    models: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None  # an ERROR_CODES key when the frame could not be processed
-
-    def stamp(self, stage: str, at: float | None = None) -> None:
-        self.stamps[stage] = time.time() if at is None else at
-
-    def to_meta(self) -> dict[str, Any]:
-        return {"gateway": self.gateway, "sid": self.sid, "frame_id": self.frame_id,
-                "received_at": self.received_at, "width": self.width, "height": self.height,
-                "faces": [_face_to_wire(f) for f in self.faces], "stamps": self.stamps, "models": self.models,
-                "error": self.error}
-
-    @classmethod
-    def from_meta(cls, meta: dict[str, Any]) -> "FrameMessage":
-        return cls(gateway=meta["gateway"], sid=meta["sid"], frame_id=meta["frame_id"],
-                   received_at=meta["received_at"], width=meta.get("width", 0), height=meta.get("height", 0),
-                   faces=[_face_from_wire(f) for f in meta.get("faces") or []], stamps=dict(meta.get("stamps") or {}),
-                   models=dict(meta.get("models") or {}), error=meta.get("error"))
+    width: Pixels = 0
+    height: Pixels = 0
+    faces: list[Face] = msgspec.field(default_factory=list)
+    stamps: Stamps = msgspec.field(default_factory=Stamps)
+    models: Models = msgspec.field(default_factory=Models)
+    error: str | None = None  # a sentivis.errors.FRAME_ERRORS code when the frame could not be processed
+    oneshot: bool = False
 
 
-APPEARANCE_DTYPE = np.dtype("<f2")  # the appearance vector on the wire: little-endian float16
+class TrackedFace(msgspec.Struct):
+    """A face as a client gets it: the person's id (stable while they stay in view) and emotion."""
+
+    id: int
+    box: Box
+    score: float
+    emotion: ShownEmotion | None
 
 
-def _face_to_wire(face: Any) -> Any:
-    vector = face.get("appearance") if isinstance(face, dict) else None
-    if vector is None or isinstance(vector, bytes):
-        return face
-    return {**face, "appearance": np.asarray(vector, dtype=APPEARANCE_DTYPE).tobytes()}
+class Latency(msgspec.Struct, omit_defaults=True):
+    """The server's per-stage split of one frame, in milliseconds."""
+
+    server_ms: float  # gateway receive -> emit
+    queue_ms: float  # every wait in a stream
+    decode_ms: float | None = None
+    detect_ms: float | None = None
+    classify_ms: float | None = None
 
 
-def _face_from_wire(face: Any) -> Any:
-    """A face map as it came, its appearance bytes as a float16 array (a view, not a copy).
-    Raises ValueError for appearance bytes that are not float16 numbers."""
-    data = face.get("appearance") if isinstance(face, dict) else None
-    if data is None:
-        return face
-    if not isinstance(data, bytes) or len(data) % APPEARANCE_DTYPE.itemsize:
-        raise ValueError(f"a face's appearance must be float16 bytes; got {type(data).__name__} "
-                         f"of length {len(data) if isinstance(data, bytes) else '?'}")
-    face["appearance"] = np.frombuffer(data, dtype=APPEARANCE_DTYPE)
-    return face
+class Inference(msgspec.Struct):
+    """The `inference` event: one per processed frame."""
+
+    frame_id: int
+    width: int
+    height: int
+    faces: list[TrackedFace]
+    models: Models
+    latency: Latency
+    dropped_frames: int
+
+
+class FrameError(msgspec.Struct):
+    """The `frame_error` event: frame_id is the frame's where the payload carried a plausible one."""
+
+    frame_id: int | None
+    code: str
+    message: str
+
+
+class Limits(msgspec.Struct):
+    """The `limits` event, on connect: what the gateway enforces on this connection's frames."""
+
+    max_in_flight: int
+    frame_timeout_ms: int
+    max_frames_per_second: float
+    max_frame_bytes: int
+    max_frame_pixels: int
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(FrameMessage)
 
 
 def encode(message: FrameMessage, data: bytes = b"") -> dict[str, bytes]:
-    return {"meta": msgpack.packb(message.to_meta(), use_bin_type=True), "data": data}
+    return {"meta": _ENCODER.encode(message), "data": data}
 
 
 def decode(fields: dict[bytes, bytes]) -> tuple[FrameMessage, bytes]:
-    """Stream entry fields -> message and its binary payload. Raises ValueError if malformed."""
+    """Stream entry fields -> the message, checked against its types, and its binary payload.
+    Raises ValueError naming what is wrong."""
+    meta = fields.get(b"meta")
+    if meta is None:
+        raise ValueError("malformed stream entry: no meta field")
     try:
-        meta = msgpack.unpackb(fields[b"meta"], raw=False)
-        return FrameMessage.from_meta(meta), fields.get(b"data", b"")
-    except (KeyError, TypeError, ValueError, msgpack.ExtraData, msgpack.FormatError) as exc:
-        raise ValueError(f"malformed stream entry: {exc}") from exc
+        message = _DECODER.decode(meta)
+    except msgspec.MsgspecError as exc:
+        raise ValueError(f"malformed stream entry: {exc}") from None
+    for face in message.faces:
+        if face.appearance is not None and len(face.appearance) % APPEARANCE_DTYPE.itemsize:
+            raise ValueError(f"malformed stream entry: an appearance of {len(face.appearance)} bytes is not float16")
+    return message, fields.get(b"data", b"")
+
+
+def now() -> float:
+    """A stage's stamp: epoch seconds."""
+    return time.time()
 
 
 def pack_crops(crops: list[np.ndarray]) -> bytes:
@@ -134,25 +220,29 @@ def unpack_crops(data: bytes, count: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8).reshape(count, CROP_SIZE, CROP_SIZE)
 
 
-def latency_ms(message: FrameMessage, emitted_at: float) -> dict[str, float]:
-    """The per-stage split of one frame's time in the server, in milliseconds.
-
-    Stamps (epoch seconds): received_at (gateway), detector_start, decode_done, detect_done,
-    classifier_start, classify_done. queue_ms is every wait in a stream (frames and faces).
-    """
+def latency(message: FrameMessage, emitted_at: float) -> Latency:
+    """The per-stage split of one frame's time in the server. queue_ms is every wait in a stream
+    (frames and faces)."""
     s = message.stamps
-    ms = lambda a, b: round(max(0.0, (b - a) * 1000), 3)  # noqa: E731
-    out = {"server_ms": ms(message.received_at, emitted_at)}
+
+    def ms(a: float, b: float) -> float:
+        return round(max(0.0, (b - a) * 1000), 3)
+
     queue = 0.0
-    if "detector_start" in s:
-        queue += ms(s.get("enqueued_at", message.received_at), s["detector_start"])
-        if "decode_done" in s:
-            out["decode_ms"] = ms(s["detector_start"], s["decode_done"])
-        if "detect_done" in s:
-            out["detect_ms"] = ms(s.get("decode_done", s["detector_start"]), s["detect_done"])
-    if "classifier_start" in s:
-        queue += ms(s.get("detect_done", s.get("detector_start", message.received_at)), s["classifier_start"])
-        if "classify_done" in s:
-            out["classify_ms"] = ms(s["classifier_start"], s["classify_done"])
-    out["queue_ms"] = round(queue, 3)
-    return out
+    decode_ms = detect_ms = classify_ms = None
+    if s.detector_start is not None:
+        queue += ms(s.enqueued_at or message.received_at, s.detector_start)
+        if s.decode_done is not None:
+            decode_ms = ms(s.detector_start, s.decode_done)
+        if s.detect_done is not None:
+            detect_ms = ms(s.decode_done or s.detector_start, s.detect_done)
+    if s.classifier_start is not None:
+        queue += ms(s.detect_done or s.detector_start or message.received_at, s.classifier_start)
+        if s.classify_done is not None:
+            classify_ms = ms(s.classifier_start, s.classify_done)
+    return Latency(ms(message.received_at, emitted_at), round(queue, 3), decode_ms, detect_ms, classify_ms)
+
+
+def frame_error(frame_id: int | None, code: str, message: str | None = None) -> FrameError:
+    """The `frame_error` event for a code of sentivis.errors.FRAME_ERRORS (its text, unless given)."""
+    return FrameError(frame_id, code, message or FRAME_ERRORS[code])

@@ -25,21 +25,13 @@ from typing import Annotated, Any, Mapping, Sequence
 
 import msgspec
 
+from sentivis import protocol
+from sentivis.errors import SESSION_ERRORS, CodedError
 from sentivis.labels import EMOTIONS
 from sentivis.settings import Settings
 
 MAX_SESSION_NAME = 200  # characters, after stripping
 SESSION_ID_LENGTH = 32
-
-# session_error codes, sent to the client; docs/PROTOCOL.md lists them (tests/docs checks it).
-SESSION_ERROR_CODES = {
-    "invalid_session_name": f"session_start needs {{\"name\": ...}}: 1 to {MAX_SESSION_NAME} characters, "
-                            "no control characters",
-    "already_recording": "this connection is already recording a session; stop it first",
-    "not_recording": "this connection is not recording a session",
-    "unknown_session": "that is not this connection's session",
-    "recording_unavailable": "sessions cannot be recorded now (Redis, a recorder or the database is unavailable)",
-}
 
 # What shapes the recorded numbers: stored with each session (gateway's view of the settings).
 SHAPING_SETTINGS = ("smoothing_s", "label_hysteresis", "track_max_absence_s", "track_max_people",
@@ -52,14 +44,14 @@ Label = Annotated[str, msgspec.Meta(max_length=16)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 
 
-class SessionRefused(Exception):
-    """A session request that is refused: `code` is a SESSION_ERROR_CODES key; `session_id` the
-    session it concerns, where there is one."""
+class SessionRefused(CodedError):
+    """A session request that is refused: `code` from sentivis.errors.SESSION_ERRORS; `session_id`
+    the session it concerns, where there is one."""
+
+    table = SESSION_ERRORS
 
     def __init__(self, code: str, message: str | None = None, session_id: str | None = None):
-        super().__init__(message or SESSION_ERROR_CODES[code])
-        self.code = code
-        self.message = message or SESSION_ERROR_CODES[code]
+        super().__init__(code, message)
         self.session_id = session_id
 
     def event(self) -> dict[str, Any]:
@@ -175,35 +167,28 @@ def session_settings(settings: Settings) -> dict[str, Any]:
     return {name: getattr(settings, name) for name in SHAPING_SETTINGS}
 
 
-def _probabilities(given: Any) -> tuple[float, ...] | None:
-    if not isinstance(given, Mapping):
-        return None
+def _probabilities(given: dict[str, float]) -> tuple[float, ...]:
     return tuple(float(given[label]) for label in EMOTIONS)
 
 
-def person_rows(faces: Sequence[Mapping[str, Any]]) -> list[PersonRow]:
+def person_rows(faces: Sequence[protocol.TrackedFace]) -> list[PersonRow]:
     """The people of an `inference` event's faces (id, box, score, emotion with its raw part)."""
     rows = []
     for face in faces:
-        box = face["box"]
-        emotion = face.get("emotion")
-        row = PersonRow(int(face["id"]), (int(box["x"]), int(box["y"]), int(box["width"]), int(box["height"])),
-                        float(face.get("score") or 0.0))
-        if emotion:
-            raw = emotion.get("raw") or {}
-            row = PersonRow(row.id, row.box, row.score, str(emotion["label"]), float(emotion["confidence"]),
-                            _probabilities(emotion.get("probabilities")), _probabilities(raw.get("probabilities")))
+        box, emotion = face.box, face.emotion
+        row = PersonRow(face.id, (box.x, box.y, box.width, box.height), face.score)
+        if emotion is not None:
+            row = PersonRow(row.id, row.box, row.score, emotion.label, emotion.confidence,
+                            _probabilities(emotion.probabilities), _probabilities(emotion.raw.probabilities))
         rows.append(row)
     return rows
 
 
-def models_of(event_models: Mapping[str, Any] | None) -> Models:
-    """The models part of an `inference` event, as recorded."""
-    models = event_models or {}
-    emotion, detector = models.get("emotion") or {}, models.get("detector") or {}
-    accuracy = emotion.get("accuracy")
-    return Models(emotion.get("version"), detector.get("name"),
-                  float(accuracy) if isinstance(accuracy, (int, float)) else None)
+def models_of(models: protocol.Models) -> Models:
+    """The models that answered a frame, as recorded."""
+    emotion, detector = models.emotion, models.detector
+    return Models(emotion.version if emotion else None, detector.name if detector else None,
+                  emotion.accuracy if emotion else None)
 
 
 def example_frame(session_id: str, seq: int, at: float, people: int = 2) -> FrameRecord:

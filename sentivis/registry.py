@@ -33,6 +33,7 @@ import redis
 
 from sentivis import streams
 from sentivis.contract import ModelFileError
+from sentivis.errors import SentivisError
 
 KEEP_BYTES = 10  # newest versions whose bytes stay in Redis, besides the active and the shipped one
 
@@ -42,7 +43,7 @@ class ModelBytesGone(ModelFileError):
     shipped one keep them)."""
 
 
-class UnknownVersion(KeyError):
+class UnknownVersion(SentivisError, KeyError):
     """activate() was given a version that was never registered."""
 
     def __str__(self) -> str:  # KeyError would print the repr of its argument

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
+from sentivis.errors import SentivisError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = REPO_ROOT / "classifier" / "models" / "emotion-net.onnx"
 
 
-class SettingsError(ValueError):
-    pass
+class SettingsError(SentivisError, ValueError):
+    """A SENTIVIS_* variable that cannot be used; the message names it."""
 
 
 def setting(default, meaning: str, *, section: str | None = None):

@@ -13,6 +13,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from sentivis.errors import SentivisError
+
 PRECISIONS = ("fp32", "bf16")
 ARCHITECTURES = ("vgg", "resnet")
 MAX_WIDTHS = 8
@@ -22,7 +24,7 @@ IMAGE_SIZE = 48
 TEACHERS_DIR = Path(__file__).resolve().parent.parent / "trainer" / "teachers"
 
 
-class ParamsError(ValueError):
+class ParamsError(SentivisError, ValueError):
     """Training parameters that cannot be used; the message says which and why."""
 
 

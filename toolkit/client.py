@@ -19,8 +19,8 @@ from typing import Any, Callable, Sequence
 
 import socketio
 
-from toolkit.adaptive import AdaptiveRate
 from sentivis.protocol import SOCKETIO_PATHS
+from toolkit.adaptive import AdaptiveRate
 
 
 @dataclass

@@ -3,7 +3,8 @@
 - `astronaut_frame()`: the astronaut (one real face) as a 320x240 JPEG, and its face box;
 - `pasted_frame()`: three FER-2013 PublicTest faces pasted on a plain 320x240 background;
 - `sample_frames()`: the benchmark's cycle of four frames with 0, 1, 2 and 3 faces (1.5 on average);
-- `fer_faces()`, `compose()`, `jpeg()`, `huge_header_jpeg()`: the pieces, for other pictures.
+- `fer_faces()`, `compose()`, `jpeg()`, `huge_header_jpeg()`: the pieces, for other pictures;
+- `iou()`: how well a box found a face (a detector's box against where the face was put).
 
 FER-2013 is read from ../shared/data/fer2013/fer2013.csv.gz beside the repository. Needs Pillow
 and scikit-image (the dev requirements), not any service image.
@@ -119,3 +120,16 @@ def huge_header(data: bytes, width: int, height: int) -> bytes:
 def huge_header_jpeg(width: int = 20000, height: int = 20000) -> bytes:
     """A small valid JPEG whose SOF header claims width x height pixels."""
     return huge_header(jpeg(np.full((16, 16, 3), 100, np.uint8)), width, height)
+
+
+def iou(a, b) -> float:
+    """Overlap of two boxes (maps {"x", "y", "width", "height"}, as events carry them, or
+    sentivis.protocol.Box): intersection over union, 0..1."""
+    (ax, ay, aw, ah), (bx, by, bw, bh) = (
+        (box["x"], box["y"], box["width"], box["height"]) if isinstance(box, dict) else
+        (box.x, box.y, box.width, box.height) for box in (a, b))
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from toolkit.processes import Process, free_port, redis_server, wait_redis
 
+
 class SentinelRedis:
     """docker-stack.yml's Redis as processes: a master, a replica and three sentinels (quorum 2)
     on free loopback ports, persisting nothing. `env` points services at the sentinels, through

@@ -18,8 +18,18 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from toolkit.processes import (QUICK_RESTART_S, RESTART_BACKOFF, STABLE_AFTER_S, Process, free_port, get_json,
-                               redis_server, say, wait_redis)
+from toolkit.processes import (
+    QUICK_RESTART_S,
+    RESTART_BACKOFF,
+    STABLE_AFTER_S,
+    Process,
+    free_port,
+    get_json,
+    redis_server,
+    say,
+    wait_redis,
+)
+
 
 class Stack:
     """Redis (private unless redis_url is given), the gateway, detectors, classifiers, optionally

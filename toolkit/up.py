@@ -12,6 +12,7 @@ from sentivis.settings import get_settings
 from toolkit.processes import REDIS_MISSING, get_json, port_in_use, say
 from toolkit.stack import Stack
 
+
 def _announce(stack: Stack, host: str, token: str) -> None:
     """Print the URL once the gateway says it is ready: warm, a frame sent now is answered at once."""
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{stack.port}/"

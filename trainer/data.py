@@ -19,7 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sentivis.contract import CROP_SIZE as IMAGE_SIZE  # FER-2013 faces are the model's crop size
+from sentivis.contract import (
+    CROP_SIZE as IMAGE_SIZE,  # FER-2013 faces are the model's crop size
+)
+from sentivis.errors import SentivisError
 from sentivis.labels import EMOTIONS
 from trainer.files import temp_path_for
 
@@ -29,7 +32,7 @@ SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "publictes
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
-class DataError(ValueError):
+class DataError(SentivisError, ValueError):
     """A row or file of the data set is malformed; the message names it."""
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from sentivis.contract import CROP_SIZE as IMAGE_SIZE, INPUT_NAME, OUTPUT_NAME, ModelFileError, check_session
+from sentivis.contract import CROP_SIZE as IMAGE_SIZE
+from sentivis.contract import INPUT_NAME, OUTPUT_NAME, ModelFileError, check_session
+from sentivis.errors import SentivisError
 from sentivis.labels import NUM_EMOTIONS
 
 # The model file contract (names, crop size, the one exception for a file that breaks it) is
@@ -17,7 +19,7 @@ from sentivis.labels import NUM_EMOTIONS
 OPSET = 17
 
 
-class ParityError(RuntimeError):
+class ParityError(SentivisError, RuntimeError):
     """ONNX Runtime and PyTorch disagree on the same inputs by more than the tolerance."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sentivis.errors import SentivisError
 from trainer import onnx_io
 from trainer.data import FaceDataset, load_dataset
 from trainer.export import model_speed, sibling_paths
@@ -31,14 +32,19 @@ MAX_VALIDATION_DROP = 0.01  # accuracy points (as a fraction) the int8 model may
 QUANTIZED_OPS = ["Conv", "Gemm", "MaxPool", "Relu"]  # not Div/Softmax: probabilities stay float
 
 
-class QuantizationError(RuntimeError):
+class QuantizationError(SentivisError, RuntimeError):
     """The int8 model lost more validation accuracy than allowed; nothing was written."""
 
 
 def quantize_onnx(source: Path, output: Path, calibration: np.ndarray) -> None:
     """Static QDQ int8 quantization of `source` into `output`; calibration: float32 [N,1,48,48] in 0..1."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Batches(CalibrationDataReader):

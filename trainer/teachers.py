@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sentivis import training
+from sentivis.errors import SentivisError
 from trainer.data import FaceDataset
 from trainer.files import StagedFiles, write_json
 
@@ -26,7 +27,7 @@ SPLITS = ("train", "val")  # Training and PublicTest; PrivateTest is never predi
 FORMAT = 1
 
 
-class TeacherFileError(ValueError):
+class TeacherFileError(SentivisError, ValueError):
     """A teacher file that is missing, malformed, or made for other data; the message says which."""
 
 

@@ -22,6 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
+from sentivis.errors import SentivisError
 from sentivis.settings import REPO_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ MIGRATION_LOCK = 0x5E551075  # pg_advisory_xact_lock key of the schema upgrade
 UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(SentivisError):
     pass
 
 

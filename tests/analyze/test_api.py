@@ -16,7 +16,7 @@ from sentivis.labels import EMOTIONS
 from toolkit.samples import astronaut_frame, huge_header_jpeg, jpeg, pasted_frame
 from toolkit.processes import free_port, wait_http
 from toolkit.stack import Stack
-from sentivis.tracking import iou
+from toolkit.samples import iou
 from tests.analyze.conftest import png_bytes, run_cli
 from tests.analyze.media import face_places
 from tests.conftest import RedisServer

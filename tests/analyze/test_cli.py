@@ -18,7 +18,7 @@ from sentivis.sessions import db, queries
 from sentivis.settings import Settings
 from toolkit.processes import free_port
 from toolkit.samples import astronaut_frame, pasted_frame
-from sentivis.tracking import iou
+from toolkit.samples import iou
 from tests.analyze.conftest import VIDEO_FRAMES, blank_frames, run_cli
 from tests.analyze.media import PEOPLE, comings_and_goings, count_frames, face_places, write_video
 from tests.conftest import REPO

@@ -13,7 +13,7 @@ import redis
 
 from classifier.service import ClassifierService
 from sentivis import redis_io, streams
-from sentivis.protocol import FrameMessage, decode, pack_crops
+from sentivis.protocol import Box, DetectorInfo, Face, FrameMessage, Models, decode, pack_crops
 from toolkit.samples import fer_faces
 from sentivis.settings import Settings
 
@@ -68,9 +68,9 @@ class Ends:
         now = time.time()
         return FrameMessage(
             gateway=GATEWAY, sid="sid-1", frame_id=frame_id, received_at=now, width=320, height=240,
-            faces=[{"box": {"x": 10 * i, "y": 5, "width": 48, "height": 48}, "score": 0.9} for i in range(faces)],
+            faces=[Face(Box(10 * i, 5, 48, 48), 0.9) for i in range(faces)],
             stamps={"enqueued_at": now, "detector_start": now, "decode_done": now, "detect_done": now},
-            models={"detector": {"name": "test-detector", "ready": True}})
+            models=Models(detector=DetectorInfo(True, "test-detector")))
 
     def send(self, *frames: tuple[int, np.ndarray]) -> None:
         """(frame_id, crops) pairs, added in one transaction so one read sees them all."""

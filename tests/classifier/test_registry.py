@@ -136,7 +136,7 @@ def test_a_classifier_registers_its_file_as_shipped_and_rolling_back_serves_it_a
     assert hb["model"]["version"] == shipped["version"] and hb["last_error"] is None
     ends.send((1, real_faces(1)))
     (result,) = ends.results(1)
-    assert result.models["emotion"]["sha256"] == sha and result.faces[0]["emotion"] is not None
+    assert result.models.emotion.sha256 == sha and result.faces[0].emotion is not None
     assert len(registry.list_versions(client)) == 2, "registered once, however often it polls"
 
 
@@ -196,7 +196,7 @@ def test_a_classifier_without_the_files_serves_versions_from_redis_and_refuses_m
         hb = ends.wait_heartbeat(lambda hb: hb["model"]["sha256"] == record["sha256"])
         ends.send((next(frame_ids), real_faces(1)))
         (result,) = ends.results(1)
-        assert result.models["emotion"]["sha256"] == record["sha256"] and result.faces[0]["emotion"] is not None
+        assert result.models.emotion.sha256 == record["sha256"] and result.faces[0].emotion is not None
         return hb
 
     frame_ids = iter(range(1, 100))

@@ -11,11 +11,11 @@ import redis
 import torch
 
 from sentivis import registry, streams
-from sentivis.emotions import EmotionModel
+from sentivis.stages.classify import EmotionModel
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE
 from toolkit.processes import Service, free_port, redis_server
-from sentivis.tracking import appearance
+from sentivis.tracking.appearance import appearance
 from tests.classifier.conftest import export, install
 from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings, wait_for
 
@@ -50,22 +50,22 @@ def test_faces_get_emotions_in_label_order(start, model_files):
     assert result.frame_id == 7 and result.error is None
     want = expected(model_files["a"], faces)
     for face, probs in zip(result.faces, want):
-        emotion = face["emotion"]
-        assert list(emotion["probabilities"]) == list(EMOTIONS)
-        got = np.array(list(emotion["probabilities"].values()))
+        emotion = face.emotion
+        assert list(emotion.probabilities) == list(EMOTIONS)
+        got = np.array(list(emotion.probabilities.values()))
         assert got.sum() == pytest.approx(1.0, abs=1e-5)
         np.testing.assert_allclose(got, probs, atol=1e-5)
-        assert emotion["label"] == EMOTIONS[int(np.argmax(probs))]
-        assert emotion["confidence"] == pytest.approx(float(probs.max()), abs=1e-6)
-    assert [f["box"]["x"] for f in result.faces] == [0, 10, 20]  # the detector's fields stay
+        assert emotion.label == EMOTIONS[int(np.argmax(probs))]
+        assert emotion.confidence == pytest.approx(float(probs.max()), abs=1e-6)
+    assert [f.box.x for f in result.faces] == [0, 10, 20]  # the detector's fields stay
     for face, crop in zip(result.faces, faces):  # each face's look, for the gateway's tracker, as float16
-        assert face["appearance"].dtype == APPEARANCE_DTYPE
-        np.testing.assert_array_equal(face["appearance"], appearance(crop).astype(APPEARANCE_DTYPE))
-    info = result.models["emotion"]
-    assert info["ready"] is True and info["version"] == "test-a" and info["source"] == "file"
-    assert info["accuracy"] == pytest.approx(0.6)
-    assert result.models["detector"]["name"] == "test-detector"
-    assert result.stamps["detect_done"] <= result.stamps["classifier_start"] <= result.stamps["classify_done"]
+        assert face.appearance_vector().dtype == APPEARANCE_DTYPE
+        np.testing.assert_array_equal(face.appearance_vector(), appearance(crop).astype(APPEARANCE_DTYPE))
+    info = result.models.emotion
+    assert info.ready is True and info.version == "test-a" and info.source == "file"
+    assert info.accuracy == pytest.approx(0.6)
+    assert result.models.detector.name == "test-detector"
+    assert result.stamps.detect_done <= result.stamps.classifier_start <= result.stamps.classify_done
     assert ends.pending() == 0
 
 
@@ -77,11 +77,11 @@ def test_faces_of_several_messages_run_in_one_batch(start, model_files):
     results = sorted(ends.results(3), key=lambda m: m.frame_id)
     assert [len(r.faces) for r in results] == [1, 3, 2]
     # One read, one model run: every message carries the same start and finish stamps.
-    assert len({r.stamps["classifier_start"] for r in results}) == 1
-    assert len({r.stamps["classify_done"] for r in results}) == 1
+    assert len({r.stamps.classifier_start for r in results}) == 1
+    assert len({r.stamps.classify_done for r in results}) == 1
     want = expected(model_files["a"], faces)
     assert np.ptp(want, axis=0).max() > 1e-3  # the faces' answers differ, so a mix-up would show
-    got = np.array([list(f["emotion"]["probabilities"].values()) for r in results for f in r.faces])
+    got = np.array([list(f.emotion.probabilities.values()) for r in results for f in r.faces])
     np.testing.assert_allclose(got, want, atol=1e-5)  # each face its own answer
 
 
@@ -93,9 +93,9 @@ def test_without_a_model_faces_are_answered_with_no_emotion(start, tmp_path):
     ends.send((1, real_faces(2)))
     (result,) = ends.results(1)
     assert result.error is None
-    assert [f["emotion"] for f in result.faces] == [None, None]
-    assert all(f["appearance"].shape == (64,) for f in result.faces)  # tracked by their look all the same
-    assert result.models["emotion"]["ready"] is False and result.models["emotion"]["version"] is None
+    assert [f.emotion for f in result.faces] == [None, None]
+    assert all(f.appearance_vector().shape == (64,) for f in result.faces)  # tracked by their look all the same
+    assert result.models.emotion.ready is False and result.models.emotion.version is None
 
 
 def test_a_model_file_that_appears_later_is_picked_up(start, model_files, tmp_path):
@@ -103,13 +103,13 @@ def test_a_model_file_that_appears_later_is_picked_up(start, model_files, tmp_pa
     ends, _ = start(weights)
     faces = real_faces(1)
     ends.send((1, faces))
-    assert ends.results(1)[0].faces[0]["emotion"] is None
+    assert ends.results(1)[0].faces[0].emotion is None
     install(model_files["a"], weights)
     ends.wait_heartbeat(lambda hb: hb["ready"])
     ends.send((2, faces))
     (result,) = ends.results(1)
-    assert result.faces[0]["emotion"] is not None
-    assert result.models["emotion"]["version"] == "test-a"
+    assert result.faces[0].emotion is not None
+    assert result.models.emotion.version == "test-a"
     # Replacing the file serves the new one, still without a restart.
     install(model_files["b"], weights)
     ends.wait_heartbeat(lambda hb: hb["model"]["version"] == "test-b")
@@ -126,9 +126,9 @@ def test_registry_activation_switches_the_served_version_and_back(start, model_f
         ends.wait_heartbeat(lambda hb: hb["model"]["version"] == version)
         ends.send((int(time.monotonic_ns()), faces))
         (result,) = ends.results(1)
-        assert result.models["emotion"]["version"] == version
-        assert result.models["emotion"]["source"] == "registry"
-        got = np.array([list(f["emotion"]["probabilities"].values()) for f in result.faces])
+        assert result.models.emotion.version == version
+        assert result.models.emotion.source == "registry"
+        got = np.array([list(f.emotion.probabilities.values()) for f in result.faces])
         np.testing.assert_allclose(got, expected(path, faces), atol=1e-5)
 
     served(b["version"], model_files["b"])
@@ -154,8 +154,8 @@ def test_a_corrupt_model_does_not_replace_the_good_one(start, model_files, tmp_p
     assert hb["model"] == good and hb["ready"] is True
     ends.send((1, real_faces(1)))
     (result,) = ends.results(1)
-    assert result.models["emotion"]["sha256"] == good["sha256"]
-    assert result.faces[0]["emotion"] is not None
+    assert result.models.emotion.sha256 == good["sha256"]
+    assert result.faces[0].emotion is not None
     assert service.thread.is_alive()
 
 
@@ -188,7 +188,7 @@ def test_a_malformed_message_gets_an_error_and_the_next_is_answered(start, model
     ends.send((2, faces))
     first, second = ends.results(2)
     assert first.frame_id == 1 and first.error == "internal_error"
-    assert second.frame_id == 2 and second.error is None and second.faces[1]["emotion"] is not None
+    assert second.frame_id == 2 and second.error is None and second.faces[1].emotion is not None
     wait_for(lambda: ends.pending() == 0, what="every message acknowledged")
     assert service.thread.is_alive()
 
@@ -213,7 +213,7 @@ def test_reconnects_after_redis_comes_back(model_files, tmp_path):
             ends._last_id = b"0-0"
             ends.send((5, real_faces(1)))
             (result,) = ends.results(1)
-            assert result.frame_id == 5 and result.faces[0]["emotion"] is not None
+            assert result.frame_id == 5 and result.faces[0].emotion is not None
         finally:
             service.stop()
     finally:
@@ -246,7 +246,7 @@ def test_runs_as_a_process_and_stops_cleanly_on_sigterm(redis_url, model_files, 
         assert hb["pid"] == process.proc.pid and hb["consumer"] == "classifier-proc"
         ends.send((9, real_faces(1)))
         (result,) = ends.results(1, timeout=30)
-        assert result.models["emotion"]["version"] == "test-a"
+        assert result.models.emotion.version == "test-a"
         os.killpg(process.proc.pid, signal.SIGTERM)
         assert process.proc.wait(timeout=15) == 0, process.log()
         assert ends.heartbeat() is None  # removed on the way out, not left to expire

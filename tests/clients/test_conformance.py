@@ -17,7 +17,7 @@ from sentivis.labels import EMOTIONS
 from toolkit.samples import astronaut_frame, pasted_frame
 from sentivis.settings import SHIPPED_MODEL
 from toolkit.stack import Stack
-from sentivis.tracking import iou
+from toolkit.samples import iou
 from tests.clients import python_client
 
 NODE_DIR = Path(__file__).parent / "node"

@@ -32,7 +32,7 @@ from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
 from toolkit.processes import free_port, get_json
 from toolkit.samples import astronaut_frame, pasted_frame
-from sentivis.tracking import iou
+from toolkit.samples import iou
 from tests.conftest import FER_CSV
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from sentivis import samples
-from sentivis.faces import DecodeError, FaceDetector, clip_box, crop_face, crop_faces, decode_jpeg, to_grey
+from toolkit import samples
+from sentivis.protocol import Box
+from sentivis.stages.detect import DecodeError, FaceDetector, clip_box, crop_face, crop_faces, decode, to_grey
 from toolkit.samples import ASTRONAUT_FACE, PASTED, astronaut, compose, fer_faces, huge_header_jpeg, jpeg
-from sentivis.tracking import iou
+from toolkit.samples import iou
 
 
 @pytest.fixture(scope="module")
@@ -17,13 +18,13 @@ def detector():
 
 def pasted_frame() -> tuple[np.ndarray, list[dict]]:
     data, places = samples.pasted_frame()
-    return decode_jpeg(data), places
+    return decode(data), places
 
 
 def test_decode_jpeg_gives_rgb():
     frame = np.zeros((240, 320, 3), np.uint8)
     frame[:, :, 0] = 200  # pure red: checks the channel order, not just the shape
-    rgb = decode_jpeg(jpeg(frame, quality=95))
+    rgb = decode(jpeg(frame, quality=95))
     assert rgb.shape == (240, 320, 3) and rgb.dtype == np.uint8
     assert abs(int(rgb[120, 160, 0]) - 200) <= 3 and rgb[120, 160, 2] <= 3
 
@@ -31,12 +32,12 @@ def test_decode_jpeg_gives_rgb():
 @pytest.mark.parametrize("data", [b"", b"not a jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 40, jpeg(np.zeros((8, 8, 3), np.uint8))[:30]])
 def test_decode_jpeg_rejects_garbage(data):
     with pytest.raises(DecodeError):
-        decode_jpeg(data)
+        decode(data)
 
 
 def test_decode_jpeg_refuses_a_forged_huge_header():
     with pytest.raises(DecodeError, match="pixels"):
-        decode_jpeg(huge_header_jpeg(), max_pixels=1920 * 1200)
+        decode(huge_header_jpeg(), max_pixels=1920 * 1200)
 
 
 def test_astronaut_face(detector):
@@ -102,8 +103,8 @@ def test_crops_are_48x48_uint8_and_look_like_the_fer_faces(detector):
 
 
 def test_clip_box_keeps_boxes_inside_the_frame():
-    assert clip_box((-10.4, 5.6, 50, 40), 320, 240) == {"x": 0, "y": 6, "width": 40, "height": 40}
-    assert clip_box((300, 220, 50, 50), 320, 240) == {"x": 300, "y": 220, "width": 20, "height": 20}
+    assert clip_box((-10.4, 5.6, 50, 40), 320, 240) == Box(0, 6, 40, 40)
+    assert clip_box((300, 220, 50, 50), 320, 240) == Box(300, 220, 20, 20)
     assert clip_box((330, 10, 20, 20), 320, 240) is None
 
 
@@ -126,11 +127,11 @@ def test_crop_replicates_edges_outside_the_frame():
 
 def test_crop_on_a_real_face_near_the_edge(detector):
     faces, _ = fer_faces(64)
-    rgb = decode_jpeg(jpeg(compose([(faces[22], 0, 150, 90)])))  # touches the left and bottom edges
+    rgb = decode(jpeg(compose([(faces[22], 0, 150, 90)])))  # touches the left and bottom edges
     found = detector.detect(rgb)
     assert len(found) == 1
     box = found[0].box
-    assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 320 and box["y"] + box["height"] <= 240
+    assert box.x >= 0 and box.y >= 0 and box.x + box.width <= 320 and box.y + box.height <= 240
     crop = crop_faces(rgb, found, margin=0.3)[0]
     assert crop.shape == (48, 48) and crop.dtype == np.uint8
     assert crop.std() > 10  # a face, not a replicated smear

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import time
 
+import msgspec
 import numpy as np
 import pytest
 import redis
 
 from sentivis import redis_io, streams
-from sentivis.protocol import FrameMessage, decode, unpack_crops
+from sentivis.protocol import Box, DetectorInfo, FrameMessage, Stamps, decode, unpack_crops
 from toolkit.samples import astronaut_frame, jpeg, pasted_frame
 from toolkit.processes import Service, free_port, redis_server, wait_redis
-from sentivis.tracking import iou
+from toolkit.samples import iou
 
 GATEWAY = "gw-test"
 RESULTS = streams.results_stream(GATEWAY)
@@ -52,7 +53,7 @@ def wait_heartbeat(client: redis.Redis, service: Service, timeout: float = 30.0,
 def send_frame(client: redis.Redis, frame_id: int, data: bytes, age_s: float = 0.0) -> None:
     now = time.time()
     message = FrameMessage(gateway=GATEWAY, sid="sid-1", frame_id=frame_id, received_at=now - age_s,
-                           width=320, height=240, stamps={"enqueued_at": now})
+                           width=320, height=240, stamps=Stamps(enqueued_at=now))
     redis_io.add(client, streams.FRAMES, message, data, maxlen=1000)
 
 
@@ -93,19 +94,18 @@ def test_frames_with_faces_go_to_the_faces_stream(client, detector):
     (first, crops1), (second, crops2) = wait_entries(client, streams.FACES, 2)
 
     assert (first.frame_id, second.frame_id) == (1, 2)
-    assert len(first.faces) == 1 and iou(first.faces[0]["box"], astro_box) > 0.6
+    assert len(first.faces) == 1 and iou(first.faces[0].box, astro_box) > 0.6
     assert len(second.faces) == 3
     for face in second.faces:
-        assert set(face["box"]) == {"x", "y", "width", "height"}
-        assert all(isinstance(v, int) for v in face["box"].values()) and 0.5 <= face["score"] <= 1
+        assert isinstance(face.box, Box) and face.emotion is None and face.appearance is None
+        assert all(isinstance(v, int) for v in msgspec.structs.astuple(face.box)) and 0.5 <= face.score <= 1
     for message, data in ((first, crops1), (second, crops2)):
         crops = unpack_crops(data, len(message.faces))
         assert crops.shape == (len(message.faces), 48, 48) and crops.std() > 10
         assert message.error is None and (message.width, message.height) == (320, 240)
-        assert message.stamps["enqueued_at"] <= message.stamps["detector_start"] <= message.stamps["decode_done"] \
-            <= message.stamps["detect_done"]
-        assert message.models["detector"] == {"ready": True, "name": "mediapipe-blazeface-short-range",
-                                              "min_score": 0.5}
+        assert message.stamps.enqueued_at <= message.stamps.detector_start <= message.stamps.decode_done \
+            <= message.stamps.detect_done
+        assert message.models.detector == DetectorInfo(True, "mediapipe-blazeface-short-range", 0.5)
     assert client.xlen(RESULTS) == 0
     assert pending(client) == 0
 
@@ -122,7 +122,7 @@ def test_frame_without_a_face_goes_to_the_results_stream(client, detector):
     send_frame(client, 7, BLANK)
     [(message, data)] = wait_entries(client, RESULTS, 1)
     assert message.frame_id == 7 and message.faces == [] and message.error is None and data == b""
-    assert "detect_done" in message.stamps and message.models["detector"]["ready"] is True
+    assert message.stamps.detect_done is not None and message.models.detector.ready is True
     assert client.xlen(streams.FACES) == 0
     assert pending(client) == 0
 
@@ -139,7 +139,7 @@ def test_expired_bad_and_malformed_frames_do_not_stop_the_service(client, detect
     assert faces.frame_id == 4 and len(faces.faces) == 3
     results = {m.frame_id: m for m, _ in wait_entries(client, RESULTS, 3)}
     assert {fid: m.error for fid, m in results.items()} == {1: "expired", 2: "decode_failed", 3: "decode_failed"}
-    assert results[1].faces == [] and "decode_done" not in results[1].stamps
+    assert results[1].faces == [] and results[1].stamps.decode_done is None
     deadline = time.monotonic() + 10
     while pending(client) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -211,7 +211,7 @@ def test_a_batch_is_detected_on_several_threads_and_every_frame_answered_once(re
     for frame_id in range(1, 25):  # queued before the detector starts: its first reads are full batches
         now = time.time()
         message = FrameMessage(gateway=GATEWAY, sid=f"sid-{frame_id}", frame_id=frame_id, received_at=now,
-                               width=320, height=240, stamps={"enqueued_at": now})
+                               width=320, height=240, stamps=Stamps(enqueued_at=now))
         redis_io.add(client, streams.FRAMES, message, images[frame_id % 3][0], maxlen=1000)
 
     service = start_detector(redis_url, tmp_path, SENTIVIS_DETECTOR_THREADS="3", SENTIVIS_READ_COUNT="8")
@@ -225,7 +225,7 @@ def test_a_batch_is_detected_on_several_threads_and_every_frame_answered_once(re
             assert len(message.faces) == images[message.frame_id % 3][1]
             assert unpack_crops(data, len(message.faces)).shape == (len(message.faces), 48, 48)
             if message.frame_id % 3 == 0:
-                assert iou(message.faces[0]["box"], astro_box) > 0.6
+                assert iou(message.faces[0].box, astro_box) > 0.6
         assert pending(client) == 0
         beat = wait_heartbeat(client, service, check=lambda b: b["processed"] >= 24)
         assert beat["processed"] == 24 and beat["expired"] == 0 and beat["failed"] == 0

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from sentivis import settings
-from sentivis.protocol import ERROR_CODES
-from sentivis.records import SESSION_ERROR_CODES
+from sentivis.errors import CONNECT_REFUSALS, FRAME_ERRORS, SESSION_ERRORS
 from sentivis.settings import Settings
 from tests.conftest import REPO
 
@@ -109,8 +108,9 @@ def test_no_page_names_a_variable_that_does_not_exist():
         assert named - known == set(), f"{page.name} names variables nothing reads"
 
 
-@pytest.mark.parametrize("heading, codes", [("## Error codes", ERROR_CODES),
-                                            ("## Session error codes", SESSION_ERROR_CODES)])
+@pytest.mark.parametrize("heading, codes", [("## Error codes", FRAME_ERRORS),
+                                            ("## Session error codes", SESSION_ERRORS),
+                                            ("## Connect refusals", CONNECT_REFUSALS)])
 def test_the_protocol_page_lists_exactly_the_error_codes(heading, codes):
     table = section((REPO / "docs" / "PROTOCOL.md").read_text(), heading)
     documented = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M)

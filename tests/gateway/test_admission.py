@@ -18,7 +18,7 @@ from gateway.admission import Admission, Backlog
 from sentivis import redis_io, streams
 from toolkit.adaptive import AdaptiveRate
 from toolkit.client import FrameClient
-from sentivis.protocol import decode
+from sentivis.protocol import EmotionInfo, Models, decode
 from toolkit.samples import jpeg
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
@@ -159,8 +159,8 @@ def slow_worker(url: str, per_frame_s: float, stop: threading.Event) -> None:
             for entry_id, fields in entries:
                 time.sleep(per_frame_s)
                 message, _ = decode(fields)
-                message.stamp("detector_start")
-                message.models = {"emotion": {"ready": True, "version": "test"}}
+                message.stamps.detector_start = time.time()
+                message.models = Models(emotion=EmotionInfo(True, "test"))
                 pipe = client.pipeline()
                 redis_io.send_result(pipe, message, 1000)
                 pipe.xack(streams.FRAMES, streams.DETECTOR_GROUP, entry_id)

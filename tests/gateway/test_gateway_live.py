@@ -9,7 +9,7 @@ import redis
 from sentivis import redis_io, streams
 from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
-from sentivis.protocol import APPEARANCE_DTYPE, decode
+from sentivis.protocol import APPEARANCE_DTYPE, Box, Emotion, EmotionInfo, Face, Models, decode
 from toolkit.samples import huge_header_jpeg, jpeg
 from toolkit.processes import get_json
 from tests.conftest import free_port
@@ -24,7 +24,7 @@ def gateway(start_gateway):
 
 def is_probe(message) -> bool:
     """The gateway's own readiness probe (gateway/probe.py), not a client's frame."""
-    return message.sid.startswith("oneshot:")
+    return message.oneshot
 
 
 def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1, timeout=10.0,
@@ -43,11 +43,10 @@ def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1,
             for entry_id, fields in entries:
                 message, data = decode(fields)
                 assert data.startswith(b"\xff\xd8")  # binary JPEG, not base64
-                message.stamp("detector_start")
-                message.stamp("decode_done")
-                message.stamp("detect_done")
+                now = time.time()
+                message.stamps.detector_start = message.stamps.decode_done = message.stamps.detect_done = now
                 message.faces = faces_of(message)
-                message.models = {"emotion": {"ready": True, "version": "test"}}
+                message.models = Models(emotion=EmotionInfo(True, "test"))
                 message.error = error
                 redis_io.send_result(client, message, 1000)
                 if counted(message):
@@ -56,15 +55,13 @@ def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1,
     return answered
 
 
-def happy_face(x, look=None):
+def happy_face(x, look=None) -> Face:
     """A face as the classifier answers it; look: a seed for its appearance vector (None: none)."""
     probs = {e: 0.01 for e in EMOTIONS}
     probs["happy"] = 0.94
-    face = {"box": {"x": x, "y": 40, "width": 60, "height": 60}, "score": 0.9,
-            "emotion": {"label": "happy", "confidence": 0.94, "probabilities": probs}}
-    if look is not None:
-        face["appearance"] = np.random.default_rng(look).standard_normal(64).astype(APPEARANCE_DTYPE)
-    return face
+    appearance = None if look is None else np.random.default_rng(look).standard_normal(64).astype(
+        APPEARANCE_DTYPE).tobytes()
+    return Face(Box(x, 40, 60, 60), 0.9, Emotion("happy", 0.94, probs), appearance)
 
 
 def test_health_ready_and_metrics(gateway, redis_url):

@@ -8,16 +8,18 @@ import signal
 import sqlite3
 import time
 
+import msgspec
 import pytest
 
 from gateway.recording import Recording, SessionRefused
 from sentivis import records as r
 from sentivis import redis_io, streams
-from sentivis.records import SESSION_ERROR_CODES
+from sentivis.errors import SESSION_ERRORS as SESSION_ERROR_CODES
+from sentivis.protocol import Inference
 from sentivis.sessions import db, queries
 from sentivis.settings import Settings
-from toolkit.processes import Service
 from tests.conftest import new_database_url
+from toolkit.processes import Service
 
 
 class Clock:
@@ -28,19 +30,21 @@ class Clock:
         return self.now
 
 
-def inference(frame_id: int, people: int = 2) -> dict:
-    faces = [{"id": i, "box": {"x": 10 * i, "y": 20, "width": 50, "height": 60}, "score": 0.9,
-              "emotion": {"label": "happy", "confidence": 0.8,
-                          "probabilities": {"angry": 0.02, "disgust": 0.0, "fear": 0.03, "happy": 0.8, "sad": 0.05,
-                                            "surprise": 0.03, "neutral": 0.07},
-                          "raw": {"label": "happy", "confidence": 0.9,
-                                  "probabilities": {"angry": 0.01, "disgust": 0.0, "fear": 0.02, "happy": 0.9,
-                                                    "sad": 0.03, "surprise": 0.02, "neutral": 0.02}}}}
-             for i in range(1, people + 1)]
-    return {"frame_id": frame_id, "width": 320, "height": 240, "faces": faces,
-            "models": {"emotion": {"ready": True, "version": "emotion-net-1", "accuracy": 0.69},
-                       "detector": {"ready": True, "name": "blazeface"}},
-            "latency": {"server_ms": 12.0}, "dropped_frames": 0}
+def inference(frame_id: int, people: int = 2) -> Inference:
+    """An `inference` event as the gateway's present stage makes it."""
+    return msgspec.convert({
+        "frame_id": frame_id, "width": 320, "height": 240,
+        "faces": [{"id": i, "box": {"x": 10 * i, "y": 20, "width": 50, "height": 60}, "score": 0.9,
+                   "emotion": {"label": "happy", "confidence": 0.8,
+                               "probabilities": {"angry": 0.02, "disgust": 0.0, "fear": 0.03, "happy": 0.8, "sad": 0.05,
+                                                 "surprise": 0.03, "neutral": 0.07},
+                               "raw": {"label": "happy", "confidence": 0.9,
+                                       "probabilities": {"angry": 0.01, "disgust": 0.0, "fear": 0.02, "happy": 0.9,
+                                                         "sad": 0.03, "surprise": 0.02, "neutral": 0.02}}}}
+                  for i in range(1, people + 1)],
+        "models": {"emotion": {"ready": True, "version": "emotion-net-1", "accuracy": 0.69},
+                   "detector": {"ready": True, "name": "blazeface"}},
+        "latency": {"server_ms": 12.0, "queue_ms": 1.0}, "dropped_frames": 0}, Inference)
 
 
 def appended(client) -> list:

@@ -7,7 +7,7 @@ from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
 from toolkit.samples import astronaut_frame, jpeg, pasted_frame
 from toolkit.processes import get_json
-from sentivis.tracking import iou
+from toolkit.samples import iou
 from tests.pipeline.conftest import start_stack
 
 BLANK = jpeg(np.full((240, 320, 3), 120, np.uint8))

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from benchmarks.sequences import FPS, Recording
-from benchmarks.tracking import (Chosen, Greedy, flicker_changes, follow_delay, integration_cost, matches, run,
-                                 shared_ids)
+from toolkit.sequences import FPS, Recording
+from toolkit.tracking_eval import (Chosen, Greedy, flicker_changes, follow_delay, integration_cost, matches, run,
+                                   shared_ids)
 
 FOLLOW_WITHIN = 5  # frames (1/3 s at 15 fps) to show a real change of expression
 

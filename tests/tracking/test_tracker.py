@@ -2,74 +2,78 @@
 from __future__ import annotations
 
 import msgpack
+import msgspec
 import numpy as np
 import pytest
 
 from sentivis.labels import EMOTIONS
-from sentivis.protocol import APPEARANCE_DTYPE, FrameMessage, decode, encode
+from sentivis.protocol import APPEARANCE_DTYPE, Box, Emotion, Face, FrameMessage, TrackedFace, decode, encode
 from sentivis.settings import Settings, SettingsError, settings_from_env
-from sentivis.tracking import EmotionSmoother, PersonTracker, TrackerConfig, appearance, iou
+from sentivis.tracking.appearance import appearance, appearance_bytes
+from sentivis.tracking.config import TrackerConfig
+from sentivis.tracking.smoothing import EmotionSmoother
+from sentivis.tracking.tracker import PersonTracker
 
 RNG = np.random.default_rng(7)
 LOOKS = [RNG.standard_normal(64).astype(np.float32) for _ in range(3)]
 
 
-def emotion(label: str, p: float = 0.9) -> dict:
+def emotion(label: str, p: float = 0.9) -> Emotion:
     rest = (1 - p) / (len(EMOTIONS) - 1)
-    return {"label": label, "confidence": p, "probabilities": {e: (p if e == label else rest) for e in EMOTIONS}}
+    return Emotion(label, p, {e: (p if e == label else rest) for e in EMOTIONS})
 
 
-def face(x, y, size=60, label="happy", look=None, p=0.9) -> dict:
-    f = {"box": {"x": x, "y": y, "width": size, "height": size}, "score": 0.9, "emotion": emotion(label, p)}
-    if look is not None:
-        f["appearance"] = LOOKS[look].astype(np.float16).tolist()
-    return f
+def face(x, y, size=60, label="happy", look=None, p=0.9) -> Face:
+    return Face(Box(x, y, size, size), 0.9, emotion(label, p),
+                None if look is None else LOOKS[look].astype(APPEARANCE_DTYPE).tobytes())
 
 
 def test_output_keeps_the_face_shape_and_order():
     tracker = PersonTracker()
     out = tracker.update([face(10, 10, look=0), face(200, 50, look=1)], timestamp_ms=0)
-    assert [o["box"]["x"] for o in out] == [10, 200]
-    assert len({o["id"] for o in out}) == 2
+    assert [o.box.x for o in out] == [10, 200]
+    assert len({o.id for o in out}) == 2
     for o in out:
-        assert "appearance" not in o and o["score"] == 0.9
-        e = o["emotion"]
-        assert e["label"] == "happy" and list(e["probabilities"]) == list(EMOTIONS)
-        assert e["raw"] == {"label": "happy", "confidence": 0.9, "probabilities": emotion("happy")["probabilities"]}
+        assert isinstance(o, TrackedFace) and o.score == 0.9
+        e = o.emotion
+        assert e.label == "happy" and list(e.probabilities) == list(EMOTIONS)
+        assert e.raw == emotion("happy")
 
 
 def test_ids_follow_moving_faces_with_or_without_appearance():
     for look in (0, None):
         tracker = PersonTracker()
         first = tracker.update([face(10, 10, look=look), face(200, 50, look=None if look is None else 1)])
-        ids = [f["id"] for f in first]
+        ids = [f.id for f in first]
         for step in range(1, 20):
             out = tracker.update([face(200 - 3 * step, 50, look=None if look is None else 1),
                                   face(10 + 3 * step, 10, look=look)])
-            assert [f["id"] for f in out] == ids[::-1]
+            assert [f.id for f in out] == ids[::-1]
 
 
 def test_no_emotion_model_gives_null_emotion_with_stable_ids():
     tracker = PersonTracker()
-    f = {"box": {"x": 0, "y": 0, "width": 50, "height": 50}, "score": 0.8, "emotion": None}
+    f = Face(Box(0, 0, 50, 50), 0.8)
     a, b = tracker.update([f])[0], tracker.update([f])[0]
-    assert a["emotion"] is None and b["emotion"] is None and a["id"] == b["id"]
+    assert a.emotion is None and b.emotion is None and a.id == b.id
+
+
+NAN_LOOK = np.full(64, np.nan, APPEARANCE_DTYPE).tobytes()
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"score": 0.9}, "box"),
-    ({"box": {"x": 0, "y": 0, "width": 0, "height": 10}}, "positive"),
-    ({"box": {"x": "0", "y": 0, "width": 5, "height": 10}}, "finite number"),
-    ({"box": {"x": 0, "y": 0, "width": 5, "height": 5}, "emotion": {"label": "happy"}}, "probabilities"),
-    ({"box": {"x": 0, "y": 0, "width": 5, "height": 5}, "appearance": ["a", "b"]}, "appearance"),
-    ({"box": {"x": 0, "y": 0, "width": 5, "height": 5}, "appearance": [[1.0, 2.0]]}, "appearance"),
+    (Face(Box(0, 0, 0, 10), 0.9), "positive"),
+    (Face(Box(0, 0, 5, 5), 0.9, Emotion("happy", 0.9, {"happy": 0.9})), "probability for each"),
+    (Face(Box(0, 0, 5, 5), 0.9, Emotion("happy", 0.9, {e: float("nan") for e in EMOTIONS})), "finite"),
+    (Face(Box(0, 0, 5, 5), 0.9, appearance=NAN_LOOK), "appearance"),
+    (Face(Box(0, 0, 5, 5), 0.9, appearance=b""), "appearance"),
 ])
-def test_a_bad_face_is_refused_and_changes_nothing(bad, message):
+def test_a_face_the_tracker_cannot_use_is_refused_and_changes_nothing(bad, message):
     tracker = PersonTracker()
     with pytest.raises(ValueError, match=message):
         tracker.update([face(10, 10), bad])
     assert tracker.remembered == 0
-    assert tracker.update([face(10, 10)])[0]["id"] == 1  # no id was spent on the refused frame
+    assert tracker.update([face(10, 10)])[0].id == 1  # no id was spent on the refused frame
 
 
 def test_a_bad_timestamp_is_refused():
@@ -86,14 +90,14 @@ def absent_then_back(absence_s: float, fps: float, look_back: int = 0) -> tuple[
     t, first = 0.0, None
     for _ in range(int(fps)):
         [f] = tracker.update([face(20, 20, look=0)], timestamp_ms=t)
-        first = f["id"]
+        first = f.id
         t += 1000 / fps
     end = t + absence_s * 1000
     while t < end:
         tracker.update([], timestamp_ms=t)
         t += 1000 / fps
     [back] = tracker.update([face(220, 120, look=look_back)], timestamp_ms=t)
-    return first, back["id"]
+    return first, back.id
 
 
 @pytest.mark.parametrize("fps", [5, 15, 30])
@@ -120,13 +124,13 @@ def test_memory_stays_bounded_over_a_long_session():
             arrivals += 1
             live.append((rng.uniform(0, 260), rng.uniform(0, 180), rng.standard_normal(64), int(rng.integers(1, 30))))
         live = [(x + rng.normal(0, 2), y + rng.normal(0, 2), a, n - 1) for x, y, a, n in live if n > 0][:6]
-        faces = [{"box": {"x": x, "y": y, "width": 60, "height": 60}, "score": 0.9, "emotion": emotion("sad"),
-                  "appearance": a.tolist()} for x, y, a, _ in live]
+        faces = [Face(Box(round(x), round(y), 60, 60), 0.9, emotion("sad"), a.astype(APPEARANCE_DTYPE).tobytes())
+                 for x, y, a, _ in live]
         out = tracker.update(faces, timestamp_ms=frame * 66.7)
         assert len(out) == len(faces)
         most = max(most, tracker.remembered)
         assert tracker.remembered <= config.max_people + len(faces)
-    assert arrivals > 2500 and out[-1]["id"] > 500  # thousands of people went through
+    assert arrivals > 2500 and out[-1].id > 500  # thousands of people went through
     assert most <= config.max_people + 6
 
 
@@ -135,10 +139,10 @@ def test_smoothing_ignores_a_one_frame_flicker_and_follows_a_real_change():
     for _ in range(5):
         smoother.update(emotion("happy"), 1 / 15)
     flicker = smoother.update(emotion("sad"), 1 / 15)
-    assert flicker["label"] == "happy" and flicker["raw"]["label"] == "sad"
-    labels = [smoother.update(emotion("sad"), 1 / 15)["label"] for _ in range(4)]
+    assert flicker.label == "happy" and flicker.raw.label == "sad"
+    labels = [smoother.update(emotion("sad"), 1 / 15).label for _ in range(4)]
     assert labels[-1] == "sad"
-    assert abs(sum(flicker["probabilities"].values()) - 1) < 1e-3
+    assert abs(sum(flicker.probabilities.values()) - 1) < 1e-3
 
 
 def test_hysteresis_holds_a_label_against_a_close_second():
@@ -149,7 +153,7 @@ def test_hysteresis_holds_a_label_against_a_close_second():
         for i in range(20):  # two emotions trading a narrow lead every frame
             lead, second = ("sad", "neutral") if i % 2 else ("neutral", "sad")
             probs = {e: 0.0 for e in EMOTIONS} | {lead: 0.52, second: 0.48}
-            labels.append(smoother.update({"label": lead, "confidence": 0.52, "probabilities": probs}, 1 / 15)["label"])
+            labels.append(smoother.update(Emotion(lead, 0.52, probs), 1 / 15).label)
         shown.append(sum(a != b for a, b in zip(labels, labels[1:])))
     assert shown[0] == 19 and shown[1] == 0
 
@@ -161,7 +165,7 @@ def test_smoothing_is_by_time_not_by_frames():
     a = slow.update(emotion("sad"), 2 / 15)  # one frame after 2 ticks...
     for _ in range(2):
         b = fast.update(emotion("sad"), 1 / 15)  # ...or two frames one tick apart
-    assert a["probabilities"]["sad"] == pytest.approx(b["probabilities"]["sad"], abs=1e-3)
+    assert a.probabilities["sad"] == pytest.approx(b.probabilities["sad"], abs=1e-3)
 
 
 def test_appearance_of_a_crop():
@@ -206,18 +210,11 @@ def test_a_face_coming_out_from_behind_another_is_checked_once_uncovered():
     for _ in range(20):  # person 0 is behind the front face: not detected
         frame(face(150, 100, look=2))
     covered = frame(face(150, 100, look=2), face(185, 100, look=1))[1]  # overlaps the front face
-    assert covered["id"] == hidden["id"]
+    assert covered.id == hidden.id
     out = frame(face(150, 100, look=2), face(240, 100, look=1))[1]  # clear of it
-    assert out["id"] not in (hidden["id"], front["id"])
+    assert out.id not in (hidden.id, front.id)
     back = frame(face(150, 100, look=2), face(240, 100, look=1), face(60, 100, look=0))
-    assert [f["id"] for f in back] == [front["id"], out["id"], hidden["id"]]
-
-
-def test_iou():
-    a = {"x": 0, "y": 0, "width": 10, "height": 10}
-    assert iou(a, a) == 1
-    assert iou(a, {"x": 5, "y": 0, "width": 10, "height": 10}) == 50 / 150
-    assert iou(a, {"x": 20, "y": 20, "width": 5, "height": 5}) == 0
+    assert [f.id for f in back] == [front.id, out.id, hidden.id]
 
 
 def test_config_from_the_settings():
@@ -237,28 +234,36 @@ def test_a_setting_out_of_range_is_named(variable, value):
 
 
 def test_appearance_as_a_result_message_carries_it():
-    """float16 on the wire, a float16 array after decode: the tracker tells people apart with it."""
+    """float16 on the wire, float16 numbers after decode: the tracker tells people apart with them."""
     crops = [RNG.integers(0, 256, (48, 48), dtype=np.uint8) for _ in range(2)]
-    message = FrameMessage("g", "s", 1, 0.0, faces=[{**face(10 + 150 * i, 10), "appearance":
-                                                     appearance(c).astype(APPEARANCE_DTYPE)} for i, c in enumerate(crops)])
+    message = FrameMessage("g", "s", 1, 0.0, faces=[msgspec.structs.replace(face(10 + 150 * i, 10),
+                                                                            appearance=appearance_bytes(c))
+                                                    for i, c in enumerate(crops)])
     fields = encode(message)
     decoded, _ = decode({k.encode(): v for k, v in fields.items()})
-    vectors = [f["appearance"] for f in decoded.faces]
+    vectors = [f.appearance_vector() for f in decoded.faces]
     assert all(v.dtype == APPEARANCE_DTYPE and v.shape == (64,) for v in vectors)
     np.testing.assert_allclose(vectors[0], appearance(crops[0]), atol=1e-3)
     tracker = PersonTracker()
     first = tracker.update(decoded.faces, timestamp_ms=0)
-    swapped = [{**f, "box": other["box"]} for f, other in zip(decoded.faces, decoded.faces[::-1])]
+    swapped = [msgspec.structs.replace(f, box=other.box) for f, other in zip(decoded.faces, decoded.faces[::-1])]
     tracker.update([], timestamp_ms=1500)  # both out of view for longer than motion predicts them
     back = tracker.update(swapped, timestamp_ms=1600)  # each back where the other was: known by their look
-    assert [f["id"] for f in back] == [f["id"] for f in first]
-    assert all("appearance" not in f for f in first + back)
+    assert [f.id for f in back] == [f.id for f in first]
 
 
-def test_appearance_bytes_that_are_not_float16_are_a_malformed_message():
-    message = FrameMessage("g", "s", 1, 0.0, faces=[face(10, 10)])
-    fields = {k.encode(): v for k, v in encode(message).items()}
+@pytest.mark.parametrize("change, message", [
+    (lambda f: f.update(appearance=b"\x00" * 127), "float16"),
+    (lambda f: f.pop("box"), "box"),
+    (lambda f: f["box"].update(x="0"), "int"),
+    (lambda f: f["box"].update(width=-5), ">= 0"),
+    (lambda f: f.update(score="high"), "float"),
+    (lambda f: f.update(emotion={"label": "happy"}), "confidence"),
+])
+def test_a_malformed_result_is_refused_when_decoded(change, message):
+    """The types are checked once, where a message enters a process (protocol.decode)."""
+    fields = {k.encode(): v for k, v in encode(FrameMessage("g", "s", 1, 0.0, faces=[face(10, 10)])).items()}
     meta = msgpack.unpackb(fields[b"meta"])
-    meta["faces"][0]["appearance"] = b"\x00" * 127
-    with pytest.raises(ValueError, match="float16"):
+    change(meta["faces"][0])
+    with pytest.raises(ValueError, match=message):
         decode({b"meta": msgpack.packb(meta, use_bin_type=True)})

@@ -225,7 +225,7 @@ def test_export_int8_writes_the_float_and_a_checked_int8_model(tmp_path, checkpo
     graph = onnx.load(str(output)).graph
     assert any(init.data_type == onnx.TensorProto.INT8 for init in graph.initializer)
     assert any(node.op_type == "DequantizeLinear" for node in graph.node)
-    from sentivis.emotions import EmotionModel
+    from sentivis.stages.classify import EmotionModel
 
     int8_model, float_model = EmotionModel.load(output), EmotionModel.load(float_path)  # checks the contract
     fer = np.array([np.array(pixels.split(), np.uint8).reshape(48, 48) for _, pixels, *_ in fer_rows[:60]])

@@ -1,36 +1,38 @@
-"""JPEG frame -> face boxes -> 48x48 grey crops shaped like FER-2013 faces.
+"""The detect stage: JPEG frame -> face boxes -> 48x48 grey crops shaped like FER-2013 faces.
 
-The decode, detect and crop end of the frame pipeline, shared by the detector service and the
-in-process tools (analyzer, benchmarks): pure functions around one MediaPipe face detector.
-Nothing here touches Redis. Needs MediaPipe, OpenCV and simplejpeg: the classifier and gateway
+`decode` and `detect` (sentivis/stages/__init__.py has the whole journey): pure functions around
+one MediaPipe face detector. Needs MediaPipe, OpenCV and simplejpeg: the classifier and gateway
 images do not import this module.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
 import simplejpeg
 
 from sentivis.contract import CROP_SIZE
+from sentivis.errors import SentivisError
+from sentivis.protocol import Box, DetectorInfo, Face
 
 MODEL_NAMES = {0: "mediapipe-blazeface-short-range", 1: "mediapipe-blazeface-full-range"}
 
 
-class DecodeError(ValueError):
+class DecodeError(SentivisError, ValueError):
     """The bytes are not a JPEG we can decode."""
+
+    code = "decode_failed"
 
 
 @dataclass(frozen=True)
 class Detection:
-    box: dict[str, int]  # x, y, width, height: int frame pixels, clipped to the frame
+    box: Box  # int frame pixels, clipped to the frame
     score: float
     region: tuple[float, float, float, float]  # the unclipped box (x, y, width, height) the crop is centred on
 
 
-def decode_jpeg(data: bytes, max_pixels: int | None = None) -> np.ndarray:
+def decode(data: bytes, max_pixels: int | None = None) -> np.ndarray:
     """JPEG bytes -> RGB uint8 [H, W, 3] (libjpeg-turbo). Raises DecodeError."""
     try:
         height, width, _, _ = simplejpeg.decode_jpeg_header(data)
@@ -62,8 +64,8 @@ class FaceDetector:
     def from_settings(cls, settings) -> "FaceDetector":
         return cls(settings.detector_model, settings.detector_min_score, settings.max_faces)
 
-    def info(self) -> dict:
-        return {"ready": True, "name": self.name, "min_score": self.min_score}
+    def info(self) -> DetectorInfo:
+        return DetectorInfo(ready=True, name=self.name, min_score=self.min_score)
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """Faces in an RGB uint8 frame, best score first, at most max_faces."""
@@ -83,14 +85,14 @@ class FaceDetector:
         self._graph.close()
 
 
-def clip_box(region: tuple[float, float, float, float], width: int, height: int) -> dict[str, int] | None:
+def clip_box(region: tuple[float, float, float, float], width: int, height: int) -> Box | None:
     """A float (x, y, w, h) box -> int pixel box inside the frame; None if nothing is left inside."""
     x, y, w, h = region
     x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
     x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
     if x1 <= x0 or y1 <= y0:
         return None
-    return {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
+    return Box(x0, y0, x1 - x0, y1 - y0)
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -128,10 +130,9 @@ def crop_faces(rgb: np.ndarray, detections: list[Detection], margin: float, shif
     return [crop_face(grey, d.region, margin, shift) for d in detections]
 
 
-def find_faces(detector: FaceDetector, rgb: np.ndarray, margin: float,
-               shift: float = 0.0) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
-    """Detect and crop: the faces as results carry them ({"box", "score", "emotion": None}, best
-    score first) and their 48x48 grey crops, in the same order."""
+def detect(detector: FaceDetector, rgb: np.ndarray, margin: float,
+           shift: float = 0.0) -> tuple[list[Face], list[np.ndarray]]:
+    """Detect and crop: the faces (box and score; best score first) and their 48x48 grey crops, in
+    the same order."""
     detections = detector.detect(rgb)
-    faces = [{"box": d.box, "score": round(d.score, 4), "emotion": None} for d in detections]
-    return faces, crop_faces(rgb, detections, margin, shift)
+    return [Face(d.box, round(d.score, 4)) for d in detections], crop_faces(rgb, detections, margin, shift)

@@ -1,7 +1,6 @@
-"""The emotion model in ONNX Runtime (CPU): face crops -> probabilities -> emotion dicts.
+"""The classify stage: face crops -> each face's Emotion (the model in ONNX Runtime, CPU) and appearance.
 
-The classify end of the frame pipeline, shared by the classifier service and the in-process tools
-(analyzer, benchmarks). `EmotionModel.load` (and `from_bytes`) refuses a file that breaks the model file contract
+`classify` (sentivis/stages/__init__.py has the whole journey) and the model it runs. `EmotionModel.load` (and `from_bytes`) refuses a file that breaks the model file contract
 (sentivis.contract) with ModelFileError. Needs onnxruntime: the detector and gateway images do
 not import this module.
 """
@@ -18,6 +17,8 @@ import onnxruntime as ort
 
 from sentivis.contract import CROP_SIZE, INPUT_NAME, LABELS, OUTPUT_NAME, ModelFileError, check_session, to_input
 from sentivis.labels import NUM_EMOTIONS
+from sentivis.protocol import Emotion, EmotionInfo, Face
+from sentivis.tracking.appearance import appearance_bytes
 from sentivis.registry import read_card
 
 log = logging.getLogger(__name__)
@@ -33,20 +34,11 @@ def session_options(threads: int) -> ort.SessionOptions:
     return options
 
 
-# Where a model card may keep its test accuracy, most specific first.
-_ACCURACY_KEYS = (("test_accuracy",), ("test", "accuracy"), ("metrics", "test_accuracy"),
-                  ("metrics", "test", "accuracy"), ("accuracy",), ("metrics", "accuracy"))
-
-
 def card_accuracy(card: dict[str, Any] | None) -> float | None:
-    """Test accuracy from a model card, or None when it has none."""
-    for keys in _ACCURACY_KEYS:
-        value: Any = card or {}
-        for key in keys:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
+    """The test accuracy of the model file a card describes (its top-level `accuracy`, as
+    trainer/export.py and trainer/quantize.py write it), or None."""
+    value = (card or {}).get("accuracy")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 @dataclass
@@ -121,25 +113,28 @@ class EmotionModel:
         for n in sorted({1, self.batch}):
             self.predict(np.zeros((n, CROP_SIZE, CROP_SIZE), dtype=np.uint8))
 
-    def info(self) -> dict[str, Any]:
-        """What results and heartbeats carry as models["emotion"]."""
-        return {"ready": True, "version": self.version, "sha256": self.sha256,
-                "accuracy": card_accuracy(self.card), "path": self.path, "source": self.source}
+    def info(self) -> EmotionInfo:
+        """What results and heartbeats carry as models.emotion."""
+        return EmotionInfo(ready=True, version=self.version, sha256=self.sha256, accuracy=card_accuracy(self.card),
+                           path=self.path, source=self.source)
 
 
-def not_loaded_info(path: str | None, source: str = "file") -> dict[str, Any]:
-    """models["emotion"] while no model is loaded: the UI shows "Not loaded"."""
-    return {"ready": False, "version": None, "sha256": None, "accuracy": None, "path": path, "source": source}
+def not_loaded_info(path: str | None, source: str = "file") -> EmotionInfo:
+    """models.emotion while no model is loaded: the UI shows "Not loaded"."""
+    return EmotionInfo(ready=False, path=path, source=source)
 
 
-def emotion_of(probabilities: np.ndarray) -> dict[str, Any]:
-    """One face's model output -> {"label", "confidence", "probabilities"} in label order."""
+def emotion_of(probabilities: np.ndarray) -> Emotion:
+    """One face's model output -> its Emotion, probabilities in label order."""
     best = int(np.argmax(probabilities))
-    return {"label": LABELS[best], "confidence": float(probabilities[best]),
-            "probabilities": {label: float(p) for label, p in zip(LABELS, probabilities)}}
+    return Emotion(LABELS[best], float(probabilities[best]), {label: float(p) for label, p in zip(LABELS, probabilities)})
 
 
-def label_faces(faces: list[dict[str, Any]], probabilities: np.ndarray | None) -> None:
-    """Set each face's "emotion" from its row of probabilities (None: no model, no emotion)."""
+def classify(model: EmotionModel | None, faces: list[Face], crops: np.ndarray) -> None:
+    """Each face's emotion (None without a model) and appearance, from its crop (uint8 [N, 48, 48],
+    in the order of `faces`): one model run for all of them, whatever frames they come from. The
+    appearance is set with or without a model: the gateway tells people apart by their look either way."""
+    probabilities = model.predict(crops) if model is not None and len(faces) else None
     for i, face in enumerate(faces):
-        face["emotion"] = None if probabilities is None else emotion_of(probabilities[i])
+        face.emotion = None if probabilities is None else emotion_of(probabilities[i])
+        face.appearance = appearance_bytes(crops[i])

@@ -27,8 +27,10 @@ import simplejpeg
 from PIL import Image
 
 from sentivis.labels import EMOTIONS
-from sentivis.protocol import APPEARANCE_DTYPE
-from sentivis.tracking import appearance
+from sentivis.protocol import Face
+from sentivis.settings import Settings
+from sentivis.stages.classify import EmotionModel, classify
+from sentivis.stages.detect import FaceDetector, decode, detect
 
 REPO = Path(__file__).resolve().parent.parent
 FER_CSV = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
@@ -156,31 +158,23 @@ def background(seed: int) -> np.ndarray:
 
 
 class Pipeline:
-    """What the live services do to one RGB frame: JPEG, detect, crop, classify, appearance."""
+    """What the live services do to one RGB frame: JPEG, then the detect and classify stages
+    (sentivis/stages: decode, detect, crop, classify, appearance)."""
 
     def __init__(self):
-        from sentivis.emotions import EmotionModel
-        from sentivis.faces import FaceDetector
-        from sentivis.settings import Settings
-
         settings = Settings()
         self.detector = FaceDetector(settings.detector_model, settings.detector_min_score, settings.max_faces)
         self.model = EmotionModel.load(settings.emotion_weights)
         self.margin, self.shift = settings.face_margin, settings.face_shift
 
-    def run(self, rgb: np.ndarray) -> tuple[list[dict], list[np.ndarray], float]:
-        """-> faces as a result message carries them (with "appearance"), their crops, detect ms."""
-        from sentivis.emotions import label_faces
-        from sentivis.faces import decode_jpeg, find_faces
-
-        decoded = decode_jpeg(simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=85, colorspace="RGB"))
+    def run(self, rgb: np.ndarray) -> tuple[list[Face], list[np.ndarray], float]:
+        """-> faces as a result message carries them (with their appearance), their crops, detect ms."""
+        decoded = decode(simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=85, colorspace="RGB"))
         start = time.perf_counter()
-        faces, crops = find_faces(self.detector, decoded, self.margin, self.shift)
+        faces, crops = detect(self.detector, decoded, self.margin, self.shift)
         detect_ms = (time.perf_counter() - start) * 1000
         if faces:
-            label_faces(faces, self.model.predict(np.stack(crops)))
-            for face, crop in zip(faces, crops):
-                face["appearance"] = appearance(crop).astype(APPEARANCE_DTYPE)  # as the gateway decodes it
+            classify(self.model, faces, np.stack(crops))
         return faces, crops, detect_ms
 
     def close(self) -> None:
@@ -214,12 +208,12 @@ def calibrate(pipeline: Pipeline, seed: int, count: int) -> list[PoolFace]:
             faces, crops, _ = pipeline.run(frame)
             if len(faces) != 1:
                 break
-            b = faces[0]["box"]
-            boxes.append(((b["x"] - x0) / s, (b["y"] - y0) / s, b["width"] / s, b["height"] / s))
+            b = faces[0].box
+            boxes.append(((b.x - x0) / s, (b.y - y0) / s, b.width / s, b.height / s))
         if len(boxes) == 2:
-            emotion = faces[0]["emotion"]
-            pool.append(PoolFace(int(row), images[row], EMOTIONS[labels[row]], emotion["label"],
-                                 emotion["confidence"], tuple(float(v) for v in np.mean(boxes, axis=0))))
+            emotion = faces[0].emotion
+            pool.append(PoolFace(int(row), images[row], EMOTIONS[labels[row]], emotion.label,
+                                 emotion.confidence, tuple(float(v) for v in np.mean(boxes, axis=0))))
             if len(pool) == count:
                 break
     if len(pool) < count:
@@ -248,7 +242,7 @@ class Frame:
     index: int
     timestamp_ms: float
     truth: list[tuple[int, tuple[float, float, float, float]]]  # (actor, visible face box x0 y0 x1 y1)
-    faces: list[dict]  # what the pipeline found: box, score, emotion, appearance
+    faces: list[Face]  # what the pipeline found: box, score, emotion, appearance
     crops: list[np.ndarray]  # their 48x48 crops, in the same order
     detect_ms: float
 
