@@ -7,6 +7,8 @@ the project's modules; `redis_server` a private Redis; `free_port`, `get_json`, 
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import os
 import shutil
@@ -86,10 +88,25 @@ def wait_http(url: str, timeout: float = 30.0, status: int = 200) -> None:
     raise TimeoutError(f"{url} did not answer {status} within {timeout} s ({last})")
 
 
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent: int) -> None:
+    """In the child, before it runs its program: SIGTERM when the launcher ends, however it ends
+    (kill -9 included), so that no service and no private Redis outlives it and holds its port.
+    Linux's parent-death signal; the parent is the thread that started the child (the launcher's
+    main thread, or the supervising thread that restarted it)."""
+    if _libc is not None:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the launcher died before the signal was asked for
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 class Process:
     """One named child process in a session of its own, so that a signal reaches its children too
-    (the gateway's gunicorn worker). Its output goes to `log_path`, or line by line, prefixed with
-    its name, to the terminal."""
+    (the training worker's), ended with its launcher however that ends (_end_with_parent). Its output
+    goes to `log_path`, or line by line, prefixed with its name, to the terminal."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str] | None = None, log_path: Path | None = None,
                  cwd: Path | None = None):
@@ -108,7 +125,8 @@ class Process:
         try:
             self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
                                          stdout=log or subprocess.PIPE, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+                                         start_new_session=True,
+                                         preexec_fn=functools.partial(_end_with_parent, os.getpid()))
         finally:
             if log is not None:
                 log.close()  # the child has its own copy

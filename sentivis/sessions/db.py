@@ -14,7 +14,9 @@ upgrades, the others wait, then find the schema at head and do nothing.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -65,7 +67,7 @@ def create_engine(url: str) -> Engine:
         # The driver's own transaction handling off: BEGIN is ours (below), with the lock mode we want.
         dbapi_connection.isolation_level = None
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        dbapi_connection.execute("PRAGMA journal_mode = WAL")
+        _wal(dbapi_connection)
 
     @sa.event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
@@ -73,6 +75,20 @@ def create_engine(url: str) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _wal(dbapi_connection: sqlite3.Connection) -> None:
+    """WAL mode, once the file is free: switching the journal needs the whole file (another process
+    may be migrating it), and SQLite answers "locked" at once rather than waiting its busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def reading(connection: sa.Connection) -> sa.Connection:

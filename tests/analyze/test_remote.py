@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from analyzer.engines import FrameFailed, RemoteEngine
-
+from sentivis.protocol import EmotionInfo, Models
 
 LOOK = [0.125] * 64  # the appearance vector the stand-in sends
 
@@ -73,9 +73,9 @@ def test_a_503_is_asked_again_and_the_answer_used(stand_in):
         engine.close()
     assert len(stand_in.requests) == 3  # two 503s, then the answer
     assert all(r == ("/api/v1/analyze?appearance=1", "Bearer secret", b"\xff\xd8") for r in stand_in.requests)
-    assert face["emotion"]["label"] == "sad"  # the frame's own output, not the smoothed one
-    assert face["appearance"] == LOOK
-    assert engine.models == {"emotion": {"ready": True}}
+    assert face.emotion.label == "sad"  # the frame's own output, not the smoothed one
+    assert face.appearance_vector().tolist() == pytest.approx(LOOK, abs=1e-3)
+    assert engine.models == Models(emotion=EmotionInfo(ready=True))
 
 
 @pytest.mark.parametrize("stand_in", [100], indirect=True)

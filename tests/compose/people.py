@@ -2,8 +2,9 @@
 
 Run inside a network namespace holding those addresses (tests/compose/test_compose.py makes it):
 each person is a python-socketio client (default parser, WebSocket) whose socket is bound to its own
-address, as browsers on different machines behind the stack's nginx would be. All connect, each
-sends one frame and waits for its answer, then all leave. Prints a JSON report.
+address, as browsers on different machines behind the stack's nginx would be. All connect; then,
+all still open, each in turn sends one frame and waits for its answer; then all leave. Prints a
+JSON report.
 """
 import json
 import socket
@@ -39,10 +40,10 @@ for address in addresses:
     clients.append(sio)
     report["connected"].append(address)
 
-for i, sio in enumerate(clients):  # every one open at once; now each sends a frame
+for i, sio in enumerate(clients):  # every one open at once; each in turn sends a frame (not a burst)
     sio.emit("frame", {"frame_id": i, "image": frame})
-with answered:
-    answered.wait_for(lambda: len(report["answers"]) == len(clients), timeout=60)
+    with answered:
+        answered.wait_for(lambda: len(report["answers"]) == i + 1, timeout=30)
 for sio in clients:
     sio.disconnect()
 print(json.dumps(report))

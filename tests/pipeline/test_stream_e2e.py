@@ -85,9 +85,9 @@ def test_bad_input_and_a_flood_leave_the_services_and_other_clients_working(stac
     good, bad = FrameClient(stack.url), FrameClient(stack.url)
     try:
         bad.send(1, astro[: len(astro) // 3])  # truncated: passes the header check, fails to decode
-        bad.send(2, b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)  # a JPEG marker, then garbage
-        assert bad.wait_frame(1, timeout=30)[1]["code"] == "decode_failed"
-        assert bad.wait_frame(2, timeout=30)[1]["code"] in ("decode_failed", "not_jpeg")
+        bad.send(2, b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)  # a JPEG marker, then no readable header
+        assert bad.wait_frame(1, timeout=30)[1]["code"] == "decode_failed"  # refused by the detector
+        assert bad.wait_frame(2, timeout=30)[1]["code"] == "not_jpeg"  # refused by the gateway's header check
         # A flood: 300 frames as fast as the socket takes them; at most 2 are in flight at a time.
         for fid in range(10, 310):
             bad.send(fid, astro)
@@ -96,7 +96,8 @@ def test_bad_input_and_a_flood_leave_the_services_and_other_clients_working(stac
             assert good.wait_frame(fid, timeout=30)[0] == "inference"
         bad.wait(lambda ev: len(ev) >= 302, timeout=60)
         codes = [p.get("code") for _, p in bad.events[2:]]
-        assert codes.count("too_many_in_flight") + codes.count("rate_limited") >= 200
+        # Dropped before any work: the in-flight cap, the rate limit or admission (overloaded).
+        assert sum(codes.count(c) for c in ("too_many_in_flight", "rate_limited", "overloaded")) >= 200, codes
         processed = [p for n, p in bad.events if n == "inference"]
         assert processed and processed[-1]["dropped_frames"] >= 200
         assert all(s.alive() for s in stack.processes.values()), stack.logs()

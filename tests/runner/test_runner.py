@@ -135,3 +135,28 @@ def test_the_first_frames_after_ready_are_answered_like_any_later_ones():
             runner.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             runner.proc.kill()
+
+
+def test_a_launcher_killed_with_sigkill_leaves_nothing_behind():
+    """kill -9 of `sentivis up` (a supervisor's or CI's last resort): its services and its private
+    redis-server end with it, the port is free, and the next `sentivis up` starts."""
+    port = free_port()
+    env = {"SENTIVIS_GATEWAY_PORT": str(port), "SENTIVIS_EMOTION_WEIGHTS": emotion_weights()}
+    runner = RunnerProcess(env)
+    try:
+        runner.wait_for(r"Sentivis is running at (http://\S+)")
+        children = psutil.Process(runner.proc.pid).children(recursive=True)
+        assert any("redis-server" in p.name() for p in children) and len(children) >= 5
+        runner.proc.send_signal(signal.SIGKILL)
+        runner.proc.wait(timeout=10)
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        if runner.proc.poll() is None:
+            runner.proc.kill()
+    again = RunnerProcess(env)  # the same port: free again
+    try:
+        again.wait_for(r"Sentivis is running at (http://\S+)")
+    finally:
+        again.proc.send_signal(signal.SIGINT)
+        again.proc.wait(timeout=60)
