@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from gateway.analyze import WORKER_ERROR_STATUS, ImageRejected, max_request_bytes, prepare_image, read_upload
 from gateway.broker import inference_event, tracked_faces
@@ -43,6 +43,21 @@ def redis_unavailable(exc):
 @api.errorhandler(RequestEntityTooLarge)
 def request_too_large(exc):
     return error(413, "the request body is larger than the limit", "frame_too_large")
+
+
+@api.app_errorhandler(NotFound)
+@api.app_errorhandler(MethodNotAllowed)
+def api_routing_error(exc):
+    """An unknown route or a wrong method under /api answers JSON, as every API error does (the
+    page's catch-all route does not claim these paths: gateway/app.py PagePath)."""
+    if not (request.path == "/api" or request.path.startswith("/api/")):
+        return exc
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(exc.valid_methods)
+        response, status = error(405, f"{request.method} is not allowed here; allowed: {allowed}")
+        response.headers["Allow"] = allowed
+        return response, status
+    return error(404, f"no API route {request.path}")
 
 
 @api.get("/openapi.json")
