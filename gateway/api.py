@@ -62,7 +62,8 @@ def api_routing_error(exc):
 
 @api.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    settings, _ = _ctx()
+    return jsonify(openapi_document(settings))
 
 
 @api.post("/analyze")
