@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 import redis
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from gateway.analyze import WORKER_ERROR_STATUS, ImageRejected, max_request_bytes, prepare_image, read_upload
 from gateway.openapi import openapi_document
@@ -48,9 +48,25 @@ def request_too_large(exc):
     return error(413, "the request body is larger than the limit", "frame_too_large")
 
 
+@api.app_errorhandler(NotFound)
+@api.app_errorhandler(MethodNotAllowed)
+def api_routing_error(exc):
+    """An unknown route or a wrong method under /api answers JSON, as every API error does (the
+    page's catch-all route does not claim these paths: gateway/app.py PagePath)."""
+    if not (request.path == "/api" or request.path.startswith("/api/")):
+        return exc
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(exc.valid_methods)
+        response, status = error(405, f"{request.method} is not allowed here; allowed: {allowed}")
+        response.headers["Allow"] = allowed
+        return response, status
+    return error(404, f"no API route {request.path}")
+
+
 @api.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    settings, _ = _ctx()
+    return jsonify(openapi_document(settings))
 
 
 @api.post("/analyze")

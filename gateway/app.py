@@ -10,6 +10,7 @@ from pathlib import Path
 import socketio
 from flask import Flask, jsonify, send_from_directory
 from flask_cors import CORS
+from werkzeug.routing import PathConverter
 
 from gateway import prometheus
 from gateway.api import api
@@ -112,17 +113,25 @@ def socket_server(parser: str, settings: Settings, async_mode: str, sessions_ope
                         engineio_logger=logging.getLogger("gateway.engineio"))
 
 
+class PagePath(PathConverter):
+    """Any path but the API's: an unknown API route is a 404 and a wrong method on one a 405 whose
+    `Allow` lists only that route's methods, not the page's GET."""
+
+    regex = r"(?!api(?:/|$))[^/].*?"
+
+
 def register_frontend(app: Flask, dist: Path) -> None:
     """Serve the built single-page app, or a placeholder page until it is built."""
+    app.url_map.converters["page"] = PagePath
 
     @app.get("/", defaults={"path": ""})
-    @app.get("/<path:path>")
+    @app.get("/<page:path>")
     def frontend(path: str):
         index = dist / "index.html"
         if not index.is_file():
             return PLACEHOLDER_PAGE
         if path and (dist / path).is_file():
             return send_from_directory(dist, path)
-        if path.startswith(("api/", "socket.io")):
+        if path.startswith("socket.io"):
             return jsonify(error="not found"), 404
         return send_from_directory(dist, "index.html")

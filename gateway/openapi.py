@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentivis import training
+from gateway.analyze import FORM_FIELD, IMAGE_TYPES
+from sentivis import jobs, training
 from sentivis.labels import EMOTIONS
+from sentivis.settings import Settings
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -59,7 +61,21 @@ INFERENCE = {
     },
 }
 
-IMAGE_BODY = {"type": "string", "format": "binary"}
+
+def analyze_body(settings: Settings) -> dict[str, Any]:
+    """What gateway/analyze.py read_upload accepts: a JPEG or PNG as the body, or as the file part
+    `image` of a form, 1 to max_frame_bytes bytes. What no schema can say: the bytes, not the
+    declared type, decide whether it is a JPEG or PNG, and the pixel limit."""
+    limits = (f"At most {settings.max_frame_bytes} bytes (SENTIVIS_MAX_FRAME_BYTES) and "
+              f"{settings.max_frame_pixels} pixels (SENTIVIS_MAX_FRAME_PIXELS), else 413.")
+    image = {"type": "string", "format": "binary", "minLength": 1, "maxLength": settings.max_frame_bytes}
+    form = {"type": "object", "required": [FORM_FIELD], "properties": {FORM_FIELD: {
+        **image, "description": "the image as a file part, with a filename (as `curl -F image=@face.jpg` and a "
+                                "browser's FormData send a file); other fields are ignored"}}}
+    return {"required": True, "description": f"One JPEG or PNG image, told apart by its bytes. {limits}",
+            "content": {**{media: {"schema": image} for media in IMAGE_TYPES},
+                        "multipart/form-data": {"schema": form,
+                                                "encoding": {FORM_FIELD: {"contentType": ", ".join(IMAGE_TYPES)}}}}}
 
 
 def parameter_schema(param: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +99,10 @@ def training_params_schema(parameters: list[dict[str, Any]]) -> dict[str, Any]:
     """The training-job request body: the dataset and every job parameter of TrainConfig."""
     return {"type": "object", "required": ["dataset"], "additionalProperties": False,
             "description": "omitted parameters take their defaults, the recipe of the shipped model",
-            "properties": {"dataset": {"type": "string", "description": "a data set in the datasets folder, "
-                                       "as GET /api/v1/training/options lists it"},
+            "properties": {"dataset": {"type": "string", "minLength": 1, "examples": ["fer2013.csv.gz"],
+                                       "description": "a data set in the datasets folder, as GET "
+                                                      "/api/v1/training/options lists it; one that does not "
+                                                      "exist there is a 400"},
                            **{p["name"]: parameter_schema(p) for p in parameters}}}
 
 
@@ -175,12 +193,39 @@ def sessions_paths() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
+TRAINING_JOB = {
+    "type": "object", "description": "sentivis/jobs.py: the gateway creates it, the trainer's worker updates it",
+    "required": ["id", "state", "params", "progress", "history", "metrics", "model_version", "error",
+                 "created_at", "updated_at"],
+    "properties": {"id": {"type": "string", "pattern": f"^{jobs.JOB_ID.pattern}$"},
+                   "state": {"type": "string", "enum": list(jobs.STATES)},
+                   "params": {"type": "object", "description": "the dataset and every job parameter"},
+                   "progress": {"type": "object", "required": ["stage"], "properties": {
+                       "stage": {"type": "string"}, "epoch": {"type": "integer"},
+                       "epochs": {"type": ["integer", "null"]}},
+                       "description": "the stage, epochs finished of those planned, the latest epoch's numbers"},
+                   "history": {"type": "array", "items": {"type": "object"}, "description": "one per epoch"},
+                   "metrics": {"type": ["object", "null"]}, "model_version": {"type": ["string", "null"]},
+                   "error": {"type": ["string", "null"]},
+                   "created_at": {"type": "string", "format": "date-time"},
+                   "updated_at": {"type": "string", "format": "date-time"}}}
+
+# With SENTIVIS_AUTH_TOKEN set, every /api path answers this without the token (gateway/auth.py).
+UNAUTHORIZED = {"description": "SENTIVIS_AUTH_TOKEN is set and the request has no or another bearer token",
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["error", "message"],
+                    "properties": {"error": {"const": "unauthorized"}, "message": {"type": "string"}}}}}}
+
+
+def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+    """The document; `settings`: the gateway's, whose limits it states (the defaults without)."""
+    settings = settings or Settings()
     version_param = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
     job_param = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     unavailable = _error("Redis or the workers are unavailable")
     training_params = training_params_schema(training.schema())
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "Sentivis gateway API", "version": "1",
                  "description": "Facial emotion recognition: one-shot image analysis, emotion model "
@@ -203,17 +248,14 @@ def openapi_document() -> dict[str, Any]:
                                            "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f]"
                                                       "[^\\x00-\\x1f\\x7f-\\x9f]*$"},
                                 "description": "store the answer as a recorded session of this name"}],
-                "requestBody": {"required": True, "content": {
-                    "image/jpeg": {"schema": IMAGE_BODY},
-                    "image/png": {"schema": IMAGE_BODY},
-                    "multipart/form-data": {"schema": {"type": "object", "required": ["image"],
-                                                       "properties": {"image": IMAGE_BODY}}}}},
+                "requestBody": analyze_body(settings),
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Inference"}, "the faces and their emotions"),
                     "400": _error("not an image, an unsupported type, no image field, a bad appearance "
                                   "parameter or session name"),
                     "413": _error("more bytes or pixels than the limits"),
                     "422": _error("a JPEG or PNG that cannot be decoded"),
+                    "500": _error("the workers' result could not be read"),
                     "503": _error("no detector or classifier answered in time, or the session cannot be "
                                   "recorded (recording_unavailable)"),
                 }}},
@@ -248,27 +290,35 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/training/estimate": {"post": {
                 "summary": "How long a training job with these parameters would take",
                 "operationId": "estimateTraining",
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {**training_params, "required": []}}}},
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    **training_params, "required": [], "properties": {
+                        **training_params["properties"],
+                        "dataset": {"description": "ignored: the estimate does not depend on it"}}}}}},
                 "responses": {"200": _json({"type": "object", "properties": {"estimate": ESTIMATE}},
                                            "the estimate"),
                               "400": _error("invalid parameters")}}},
             "/api/v1/training-jobs": {
                 "get": {"summary": "List training jobs", "operationId": "listTrainingJobs",
-                        "responses": {"200": _json({"type": "object", "properties": {
-                            "jobs": {"type": "array", "items": {"type": "object"}}}}, "the jobs"),
+                        "responses": {"200": _json({"type": "object", "required": ["jobs"], "properties": {
+                            "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/TrainingJob"}}}},
+                            "the newest jobs first"),
                             "503": unavailable}},
                 "post": {"summary": "Start a training job (runs in the trainer's worker)",
                          "operationId": "createTrainingJob",
                          "requestBody": {"required": True,
                                          "content": {"application/json": {"schema": training_params}}},
-                         "responses": {"202": _json({"type": "object"}, "the job, queued"),
+                         "responses": {"202": {**_json({"$ref": "#/components/schemas/TrainingJob"},
+                                                       "the job, queued"),
+                                               "headers": {"Location": {"schema": {"type": "string"},
+                                                                        "required": True,
+                                                                        "description": "the job's URL"}}},
                                        "400": _error("invalid parameters or unknown dataset"),
                                        "503": _error("the training queue is unavailable")}}},
             "/api/v1/training-jobs/{job_id}": {"get": {
                 "summary": "One training job and its progress", "operationId": "getTrainingJob",
                 "parameters": [job_param],
-                "responses": {"200": _json({"type": "object"}, "the job"), "404": _error("no such job"),
+                "responses": {"200": _json({"$ref": "#/components/schemas/TrainingJob"}, "the job"),
+                              "404": _error("no such job"),
                               "503": unavailable}}},
             **sessions_paths(),
             "/api/v1/openapi.json": {"get": {
@@ -277,9 +327,15 @@ def openapi_document() -> dict[str, Any]:
         },
         # Only when the gateway has SENTIVIS_AUTH_TOKEN; without it the API is open (on loopback).
         "security": [{"bearerToken": []}, {}],
-        "components": {"securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer"}}, "schemas": {
+        "components": {"securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer"}},
+                       "responses": {"Unauthorized": UNAUTHORIZED}, "schemas": {
             "Inference": INFERENCE,
+            "TrainingJob": TRAINING_JOB,
             "Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string"}, "code": {"type": "string"}}},
         }},
     }
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault("401", {"$ref": "#/components/responses/Unauthorized"})
+    return document

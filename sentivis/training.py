@@ -189,25 +189,39 @@ def check_params(params: Any) -> dict[str, Any]:
     return clean
 
 
+def as_integer(value: Any) -> int | None:
+    """The int a JSON value stands for, or None. An integer is what JSON Schema (and so the OpenAPI
+    document) calls one: any number without a fraction, 720.0 as well as 720, since JSON does not tell
+    them apart and encoders differ in which they write. A bool is not one, though Python says so."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def _check_value(f, value: Any) -> Any:
     m, kind = f.metadata, _kind(f)
     if kind == "string_list":
         return _check_teachers(f.name, value)
     if kind == "integer_list":
-        if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_WIDTHS
-                or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= MAX_WIDTH for w in value)):
+        widths = [as_integer(w) for w in value] if isinstance(value, (list, tuple)) else []
+        if not 1 <= len(widths) <= MAX_WIDTHS or not all(w is not None and 1 <= w <= MAX_WIDTH for w in widths):
             raise ParamsError(f"{f.name} must be a list of 1..{MAX_WIDTHS} integers in 1..{MAX_WIDTH}, got {value!r}")
-        return list(value)
+        return widths
     if m["choices"]:
         if value not in m["choices"]:
             raise ParamsError(f"{f.name} must be one of {', '.join(m['choices'])}, got {value!r}")
         return value
-    # bool is an int to Python, never a sensible value here.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "integer" and not isinstance(value, int)):
+    number = as_integer(value) if kind == "integer" else value
+    if number is None or isinstance(number, bool) or not isinstance(number, (int, float)):
         raise ParamsError(f"{f.name} must be {'an integer' if kind == 'integer' else 'a number'}, got {value!r}")
-    if not math.isfinite(value) or not m["low"] <= value <= m["high"]:
+    # isfinite only on floats: it cannot convert a JSON integer of 400 digits, which the range refuses
+    if (isinstance(number, float) and not math.isfinite(number)) or not m["low"] <= number <= m["high"]:
         raise ParamsError(f"{f.name} must lie in {m['low']}..{m['high']}, got {value!r}")
-    return int(value) if kind == "integer" else float(value)
+    return number if kind == "integer" else float(number)
 
 
 def _check_teachers(name: str, value: Any) -> list[str]:

@@ -105,11 +105,13 @@ class Stack:
             raise
         return self
 
-    def run(self, name: str, argv: list[str] | str) -> Process:
-        """Start one more process in the stack's environment: an argv, or a module for `python -m`."""
+    def run(self, name: str, argv: list[str] | str, env: dict[str, str] | None = None) -> Process:
+        """Start one more process in the stack's environment: an argv, or a module for `python -m`;
+        `env`: settings of this process that differ from the stack's (a second gateway's port)."""
         if isinstance(argv, str):
             argv = [sys.executable, "-m", argv]
-        process = self.processes[name] = Process(name, argv, self.env, self._log_path(name), self.cwd)
+        process = self.processes[name] = Process(name, argv, {**self.env, **(env or {})}, self._log_path(name),
+                                                 self.cwd)
         return process.start()
 
     def stop(self) -> None:

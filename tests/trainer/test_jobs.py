@@ -35,6 +35,15 @@ def test_datasets_outside_the_folder_are_rejected(tmp_path, dataset):
         jobs.validate_params({"dataset": dataset}, tmp_path / "datasets")
 
 
+def test_whole_numbers_are_integers_as_json_schema_says(tmp_path):
+    """720.0 is the integer 720 to JSON Schema, which the OpenAPI document's "integer" means, and a
+    client's encoder may well write it so; the job gets ints either way."""
+    clean = jobs.validate_params({"dataset": "a.csv", "epochs": 720.0, "widths": [8.0, 16], "seed": 3}, tmp_path)
+    assert clean["epochs"] == 720 and type(clean["epochs"]) is int
+    assert clean["widths"] == [8, 16] and all(type(w) is int for w in clean["widths"])
+    assert clean["seed"] == 3 and type(clean["learning_rate"]) is float
+
+
 @pytest.mark.parametrize("params, message", [
     ({}, "dataset is required"),
     ({"dataset": "a.csv", "epochs": 0}, "epochs must lie in 1..1000"),
@@ -47,6 +56,9 @@ def test_datasets_outside_the_folder_are_rejected(tmp_path, dataset):
     ({"dataset": "a.csv", "epochs": True}, "epochs must be an integer"),
     ({"dataset": "a.csv", "learning_rate": "fast"}, "learning_rate must be a number"),
     ({"dataset": "a.csv", "batch_size": 10**6}, "batch_size must lie in"),
+    ({"dataset": "a.csv", "batch_size": 10**400}, "batch_size must lie in"),  # too large for a float
+    ({"dataset": "a.csv", "epochs": float("inf")}, "epochs must be an integer"),
+    ({"dataset": "a.csv", "widths": [4, 8.5]}, "widths must be a list"),
     ({"dataset": "a.csv", "widths": [4, "8"]}, "widths must be a list"),
     ({"dataset": "a.csv", "optimizer": "adam"}, "unknown parameter(s) optimizer"),
     ({"dataset": "a.csv", "precision": "fp8"}, "precision must be one of fp32, bf16"),
