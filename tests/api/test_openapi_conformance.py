@@ -56,14 +56,16 @@ def image_bodies() -> tuple[list[bytes], list[bytes]]:
 
 @pytest.fixture(scope="module")
 def gateways(tmp_path_factory):
-    """{"token": url, "open": url}: two gateways, a detector and a classifier, ready."""
+    """{"token": url, "open": url}: two gateways, a detector, a classifier and a recorder (sessions in a
+    SQLite file of the test's), ready."""
     datasets = tmp_path_factory.mktemp("datasets")
     with gzip.open(datasets / DATASET, "wb") as f:
         f.write(b"emotion,pixels,Usage\n")
     env = {"SENTIVIS_EMOTION_WEIGHTS": str(SHIPPED_MODEL), "SENTIVIS_HEARTBEAT_S": "0.5",
            "SENTIVIS_MAX_FRAME_AGE_MS": "5000", "SENTIVIS_FRAME_TIMEOUT_MS": "10000",
-           "SENTIVIS_DATASETS_DIR": str(datasets), "SENTIVIS_AUTH_TOKEN": TOKEN}
-    stack = Stack(1, 1, env=env, log_dir=tmp_path_factory.mktemp("stack")).start_ready(timeout=120)
+           "SENTIVIS_DATASETS_DIR": str(datasets), "SENTIVIS_AUTH_TOKEN": TOKEN,
+           "SENTIVIS_DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('sessions') / 'sessions.db'}"}
+    stack = Stack(1, 1, env=env, log_dir=tmp_path_factory.mktemp("stack"), recorders=1).start_ready(timeout=120)
     try:
         port = free_port()
         stack.run("gateway-open", "gateway", env={"SENTIVIS_GATEWAY_PORT": str(port), "SENTIVIS_AUTH_TOKEN": ""})
