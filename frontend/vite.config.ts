@@ -13,7 +13,9 @@ export default defineConfig({
   build: { outDir: "dist", emptyOutDir: true, sourcemap: true },
   server: {
     // The app bundles docs/PRIVACY.md (the Record switch's privacy text): the dev server may read it too.
-    fs: { allow: [searchForWorkspaceRoot(process.cwd()), fileURLToPath(new URL("../docs/PRIVACY.md", import.meta.url))] },
+    fs: {
+      allow: [searchForWorkspaceRoot(process.cwd()), fileURLToPath(new URL("../docs/PRIVACY.md", import.meta.url))],
+    },
     proxy: {
       "/socket.io": { target: gateway, ws: true },
       "/socket.io-msgpack": { target: gateway, ws: true },

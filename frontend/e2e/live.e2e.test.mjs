@@ -566,7 +566,7 @@ liveTest("a training job's progress, curves and metrics show, and a version can 
     SHIPPED_VERSION, { timeout: 30_000 });
 });
 
-liveTest("a person who leaves the view is listed as recently seen, and comes back with their id", 240_000, async () => {
+liveTest("a person who leaves the view is listed as recently seen, comes back with their id, and is a gap in the recording", 240_000, async () => {
   // A second browser whose camera shows the face 4 s, then covers it 3 s, in a loop. The first page's
   // camera stops: the two cores are this one's.
   await page.getByRole("tab", { name: "Live camera" }).click();

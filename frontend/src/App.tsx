@@ -35,7 +35,8 @@ export function App() {
   const camera = useCamera();
   const { readiness, needsToken } = useReadiness();
   const live = useLiveSession(camera.videoRef, camera.state === "streaming", fps);
-  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ live: null, sessions: null, analyze: null, training: null });
+  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>(
+    { live: null, sessions: null, analyze: null, training: null });
   const rec = live.recording;
   const recordingId = rec.state.phase === "recording" || rec.state.phase === "stopping" ? rec.state.session.id : null;
 
@@ -161,7 +162,8 @@ export function App() {
       </main>
       <PrivacyDialog open={route.privacy} onClose={route.closePrivacy} />
       <footer className="footer">
-        Frames are processed by your own Sentivis gateway and never stored; results are kept only while Record is on.{" "}
+        Frames are processed by your own Sentivis gateway and never stored; results are kept only while Record
+        is on.{" "}
         <a href="#privacy">Privacy</a>
       </footer>
     </div>

@@ -34,11 +34,14 @@ function dotsAt(u: uPlot, seriesIdx: number): number[] | null {
 }
 
 /** A small line chart (uPlot) that resizes with its container; the legend names every series in text. */
-export function LineChart({ title, x, series, height = 160, xRange, yRange, xLabel, formatY, integerX, loneDots }: Props) {
+export function LineChart(
+  { title, x, series, height = 160, xRange, yRange, xLabel, formatY, integerX, loneDots }: Props,
+) {
   const [box, setBox] = useState<HTMLDivElement | null>(null);
   const plot = useRef<uPlot | null>(null);
   const { width } = useElementSize(box);
-  const shape = series.map((s) => s.label + s.colour).join("|") + JSON.stringify([xRange, yRange, xLabel, height, integerX, loneDots]);
+  const shape = series.map((s) => s.label + s.colour).join("|")
+    + JSON.stringify([xRange, yRange, xLabel, height, integerX, loneDots]);
 
   useEffect(() => {
     const el = box;

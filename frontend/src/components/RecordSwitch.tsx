@@ -38,15 +38,17 @@ export function RecordSwitch({ state, now, connected, onStart, onStop }: Props) 
         </button>
         {state.phase === "starting" && <span className="hint" role="status">Asking the gateway to record…</span>}
         {on && (
-          <p className="rec-indicator" role="status" data-testid="recording-indicator" data-session-id={state.session.id}
-             data-frames={state.session.frames} data-rows={state.session.rows}>
+          <p className="rec-indicator" role="status" data-testid="recording-indicator"
+             data-session-id={state.session.id} data-frames={state.session.frames} data-rows={state.session.rows}>
             <span className="rec-dot" aria-hidden="true" />
             {state.phase === "stopping" ? "Stopping" : "Recording"} “{state.session.name}” ·{" "}
             <span data-testid="recording-elapsed">{duration(now - state.session.startedAt)}</span> ·{" "}
             {state.session.frames} {state.session.frames === 1 ? "answer" : "answers"}, {state.session.rows} person rows
           </p>
         )}
-        {!on && !connected && state.phase === "off" && <span className="hint">Recording needs the connection to the gateway.</span>}
+        {!on && !connected && state.phase === "off" && (
+          <span className="hint">Recording needs the connection to the gateway.</span>
+        )}
       </form>
       <p id="record-consent" className="hint consent">
         Recording keeps what Sentivis measures for each answered frame (boxes, emotions, times; never images) in the
@@ -60,12 +62,13 @@ export function RecordSwitch({ state, now, connected, onStart, onStop }: Props) 
 }
 
 function EndedNotice({ ended }: { ended: EndedRecording }) {
-  const summary = `${duration(ended.endedAt - ended.startedAt)}, ${ended.frames} ${ended.frames === 1 ? "answer" : "answers"}`;
+  const answers = `${ended.frames} ${ended.frames === 1 ? "answer" : "answers"}`;
+  const summary = `${duration(ended.endedAt - ended.startedAt)}, ${answers}`;
   const link = <a href={hashOf({ tab: "sessions", session: ended.id })}>Open it in Sessions</a>;
   if (ended.reason === "disconnected") {
     return (
-      <p role="alert" className="banner warn" data-testid="recording-ended" data-reason="disconnected" data-session-id={ended.id}
-         data-frames={ended.frames} data-rows={ended.rows}>
+      <p role="alert" className="banner warn" data-testid="recording-ended" data-reason="disconnected"
+         data-session-id={ended.id} data-frames={ended.frames} data-rows={ended.rows}>
         The connection to the gateway was lost at {dateTime(ended.endedAt / 1000)}, which ended the recording
         “{ended.name}” ({summary} received until then). The page is not recording now; switch Record on to start a
         new session. {link}

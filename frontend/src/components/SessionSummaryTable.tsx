@@ -11,7 +11,9 @@ export function SessionSummaryTable({ people }: { people: PersonSummaryRecord[] 
           <tr>
             <th>Person</th><th>In view</th><th>Dominant</th><th>Mean confidence</th>
             {EMOTIONS.map((e) => (
-              <th key={e} className="num"><span className="swatch" style={{ background: EMOTION_COLORS[e] }} aria-hidden="true" />{e}</th>
+              <th key={e} className="num">
+                <span className="swatch" style={{ background: EMOTION_COLORS[e] }} aria-hidden="true" />{e}
+              </th>
             ))}
           </tr>
         </thead>

@@ -18,8 +18,8 @@ export function SessionView({ id, recordingId, onBack, onDeleted }: Props) {
   const s = useSession(id, onDeleted);
   const d = s.detail;
   return (
-    <section className="card session-view" aria-labelledby="session-title" data-testid="session-view" data-session-id={id}
-             data-state={s.error ? "error" : d ? "loaded" : "loading"}>
+    <section className="card session-view" aria-labelledby="session-title" data-testid="session-view"
+             data-session-id={id} data-state={s.error ? "error" : d ? "loaded" : "loading"}>
       <div className="section-head">
         <h2 id="session-title">{d ? d.name : "Recorded session"}</h2>
         <div className="downloads">
@@ -33,13 +33,19 @@ export function SessionView({ id, recordingId, onBack, onDeleted }: Props) {
         <>
           <SessionFacts detail={d} recordingNow={d.id === recordingId} />
           <div className="downloads session-actions" role="group" aria-label="The session's rows and deleting it">
-            <button type="button" onClick={() => void s.download("csv")} disabled={s.busy !== null}>Download CSV</button>
-            <button type="button" onClick={() => void s.download("jsonl")} disabled={s.busy !== null}>Download JSONL</button>
+            <button type="button" onClick={() => void s.download("csv")} disabled={s.busy !== null}>
+              Download CSV
+            </button>
+            <button type="button" onClick={() => void s.download("jsonl")} disabled={s.busy !== null}>
+              Download JSONL
+            </button>
             <span className="hint">one row per person per answered frame</span>
             <DeleteSession name={d.name} frames={d.frames} busy={s.busy?.kind === "delete"} disabled={s.busy !== null}
                            onDelete={() => void s.remove()} />
           </div>
-          {s.actionError && <p role="alert" className="error-text" data-testid="session-action-error">{s.actionError}</p>}
+          {s.actionError && (
+            <p role="alert" className="error-text" data-testid="session-action-error">{s.actionError}</p>
+          )}
           <h3 className="subhead">People</h3>
           {d.people_summary.length ? <SessionSummaryTable people={d.people_summary} />
             : <p className="hint">No one was in view while this session recorded.</p>}
@@ -57,7 +63,8 @@ export function SessionView({ id, recordingId, onBack, onDeleted }: Props) {
 
 function SessionFacts({ detail: d, recordingNow }: { detail: SessionDetail; recordingNow: boolean }) {
   // Frames without faces carry no emotion model: the versions that answered, each once.
-  const distinct = (values: (string | null)[]) => [...new Set(values.filter((v): v is string => Boolean(v)))].join(", ");
+  const distinct = (values: (string | null)[]) =>
+    [...new Set(values.filter((v): v is string => Boolean(v)))].join(", ");
   return (
     <>
       <dl className="kv wide session-facts">
@@ -71,12 +78,18 @@ function SessionFacts({ detail: d, recordingNow }: { detail: SessionDetail; reco
         <dt>Detector</dt><dd>{distinct(d.models.map((m) => m.detector)) || "–"}</dd>
       </dl>
       {sessionFlags(d).filter((f) => !(recordingNow && f.kind === "open")).map((f) => (
-        <p key={f.kind} className={f.kind === "gap" ? "banner warn" : "hint"} data-testid="session-flag" data-kind={f.kind}>
-          {f.kind === "gap"
-            ? `${f.text}: the records waiting for the database were past their bound, so these answers were not kept (${d.gaps.length} ${d.gaps.length === 1 ? "gap" : "gaps"}, ${d.gaps.map((g) => `${dateTime(g.started_at)} for ${g.frames}`).join("; ")}).`
-            : `${f.text}.`}
+        <p key={f.kind} className={f.kind === "gap" ? "banner warn" : "hint"} data-testid="session-flag"
+           data-kind={f.kind}>
+          {f.kind === "gap" ? `${f.text}: ${gapWords(d)}` : `${f.text}.`}
         </p>
       ))}
     </>
   );
+}
+
+/** Why frames are missing and when: the records backlog was full (docs/ARCHITECTURE.md, "Recorded sessions"). */
+function gapWords(d: SessionDetail): string {
+  const when = d.gaps.map((g) => `${dateTime(g.started_at)}, ${g.frames} ${g.frames === 1 ? "frame" : "frames"}`);
+  return "the records waiting for the database were past their bound, so these answers were not kept "
+    + `(${when.join("; ")}).`;
 }

@@ -19,6 +19,9 @@ export function SessionsPanel({ sessionId, recordingId, onOpen }: Props) {
     onOpen(null);
   }, [onOpen]);
   if (sessionId)
-    return <SessionView key={sessionId} id={sessionId} recordingId={recordingId} onBack={() => onOpen(null)} onDeleted={deleted} />;
+    return (
+      <SessionView key={sessionId} id={sessionId} recordingId={recordingId} onBack={() => onOpen(null)}
+                   onDeleted={deleted} />
+    );
   return <SessionList recordingId={recordingId} notice={notice} onDismissNotice={() => setNotice(null)} />;
 }

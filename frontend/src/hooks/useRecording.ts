@@ -48,7 +48,8 @@ export function useRecording(socket: Socket | null) {
     const checked = checkSessionName(rawName);
     if (!checked.ok) return dispatch({ type: "refuse", error: checked.error });
     if (!socket?.connected)
-      return dispatch({ type: "refuse", error: "The page is not connected to the gateway; recording can start once it is." });
+      return dispatch({ type: "refuse",
+                        error: "The page is not connected to the gateway; recording can start once it is." });
     const t = Date.now();
     setNow(t);
     dispatch({ type: "start", name: checked.name, now: t });

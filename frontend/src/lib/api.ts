@@ -116,7 +116,8 @@ async function send(path: string, init?: RequestInit): Promise<Response> {
   const body = await response.text().catch(() => "");
   if (response.status === 401) {
     reportUnauthorized();
-    throw new ApiError(401, "The gateway needs an access token: enter it above (SENTIVIS_AUTH_TOKEN).", errorCode(body));
+    throw new ApiError(401, "The gateway needs an access token: enter it above (SENTIVIS_AUTH_TOKEN).",
+                       errorCode(body));
   }
   throw new ApiError(response.status, errorText(response.status, body), errorCode(body));
 }

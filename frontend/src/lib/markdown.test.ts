@@ -4,8 +4,9 @@ import { markdownToHtml } from "./markdown";
 
 describe("markdownToHtml", () => {
   it("keeps web links, opening in a new tab, and turns links to the repository's docs into text", () => {
-    const html = markdownToHtml("See [the act](https://eur-lex.europa.eu/eli/reg/2024/1689) and [PROTOCOL.md](PROTOCOL.md#recorded-sessions).");
-    expect(html).toContain('<a href="https://eur-lex.europa.eu/eli/reg/2024/1689" target="_blank" rel="noopener noreferrer">the act</a>');
+    const act = "https://eur-lex.europa.eu/eli/reg/2024/1689";
+    const html = markdownToHtml(`See [the act](${act}) and [PROTOCOL.md](PROTOCOL.md#recorded-sessions).`);
+    expect(html).toContain(`<a href="${act}" target="_blank" rel="noopener noreferrer">the act</a>`);
     expect(html).toContain("and PROTOCOL.md.");
     expect(html).not.toContain("href=\"PROTOCOL.md");
   });

@@ -71,7 +71,8 @@ describe("recordingReducer", () => {
   });
 
   it("shows a refused start in words and records nothing", () => {
-    const state = run(start, { type: "session_error", event: { code: "recording_unavailable", message: "no recorder is running" }, now: 1_100 }, frame(1));
+    const refused = { code: "recording_unavailable", message: "no recorder is running" };
+    const state = run(start, { type: "session_error", event: refused, now: 1_100 }, frame(1));
     expect(state).toEqual({ phase: "off", ended: null, error: "Recording is not available now: no recorder is running." });
   });
 
@@ -99,6 +100,7 @@ describe("recordingReducer", () => {
   it("does not start twice, and keeps a name error while off", () => {
     const once = run(start, { type: "start", name: "again", now: 1_050 });
     expect(once).toMatchObject({ phase: "starting", name: "participant 7" });
-    expect(run({ type: "refuse", error: "Give the session a name." })).toEqual({ phase: "off", ended: null, error: "Give the session a name." });
+    expect(run({ type: "refuse", error: "Give the session a name." }))
+      .toEqual({ phase: "off", ended: null, error: "Give the session a name." });
   });
 });

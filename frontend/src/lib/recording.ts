@@ -1,6 +1,7 @@
 import type { SessionErrorEvent, SessionEvent } from "./sessionTypes";
 
-/** The gateway's rule for a session name (docs/PROTOCOL.md): 1 to 200 characters after trimming, no control characters. */
+/** The gateway's rule for a session name (docs/PROTOCOL.md): 1 to 200 characters after trimming, no control
+ * characters. */
 export const MAX_SESSION_NAME = 200;
 /** A `session_start` unanswered this long is given up (the gateway answers at once when it is reachable). */
 export const START_TIMEOUT_MS = 15_000;
@@ -13,11 +14,13 @@ export type NameCheck = { ok: true; name: string } | { ok: false; error: string 
 /** The name as the gateway will take it, or why it will not. Characters are counted as Python counts them. */
 export function checkSessionName(raw: string): NameCheck {
   const name = raw.trim();
-  if (!name) return { ok: false, error: "Give the session a name before recording (for example \"participant 7, task 2\")." };
+  if (!name)
+    return { ok: false, error: "Give the session a name before recording (for example \"participant 7, task 2\")." };
   const length = [...name].length;
   if (length > MAX_SESSION_NAME)
     return { ok: false, error: `The session name has ${length} characters; at most ${MAX_SESSION_NAME} are allowed.` };
-  if (CONTROL.test(name)) return { ok: false, error: "The session name cannot hold line breaks, tabs or other control characters." };
+  if (CONTROL.test(name))
+    return { ok: false, error: "The session name cannot hold line breaks, tabs or other control characters." };
   return { ok: true, name };
 }
 
@@ -88,7 +91,8 @@ function ended(session: ActiveRecording, now: number, reason: EndedRecording["re
 export function recordingReducer(state: RecordingState, action: RecordingAction): RecordingState {
   switch (action.type) {
     case "start":
-      return state.phase === "off" ? { phase: "starting", name: action.name, requestedAt: action.now, error: null } : state;
+      if (state.phase !== "off") return state;
+      return { phase: "starting", name: action.name, requestedAt: action.now, error: null };
     case "refuse":
       return state.phase === "off" ? { ...state, error: action.error } : state;
     case "session": {
@@ -106,29 +110,34 @@ export function recordingReducer(state: RecordingState, action: RecordingAction)
     case "session_error": {
       const error = sessionErrorWords(action.event);
       if (state.phase === "starting" && action.event.code === "already_recording" && action.event.id)
-        return { phase: "recording", session: { id: action.event.id, name: state.name, startedAt: action.now, frames: 0, rows: 0 },
-                 error };
+        return { phase: "recording", error,
+                 session: { id: action.event.id, name: state.name, startedAt: action.now, frames: 0, rows: 0 } };
       if (state.phase === "starting") return { phase: "off", ended: null, error };
       if (state.phase === "stopping" && action.event.code === "not_recording")
         return { phase: "off", ended: ended(state.session, action.now, "stopped"), error };
       if (state.phase === "stopping") return { ...state, phase: "recording", error };
       return { ...state, error };
     }
-    case "inference":
+    case "inference": {
       if (state.phase !== "recording" && state.phase !== "stopping") return state;
-      return { ...state, session: { ...state.session, frames: state.session.frames + 1, rows: state.session.rows + action.faces } };
+      const { frames, rows } = state.session;
+      return { ...state, session: { ...state.session, frames: frames + 1, rows: rows + action.faces } };
+    }
     case "stop":
       return state.phase === "recording" ? { ...state, phase: "stopping", error: null } : state;
     case "disconnected":
       if (state.phase === "recording" || state.phase === "stopping")
         return { phase: "off", ended: ended(state.session, action.now, "disconnected"), error: null };
       if (state.phase === "starting")
-        return { phase: "off", ended: null, error: "The connection was lost before the gateway confirmed the recording; if it had started, the disconnect ended it." };
+        return { phase: "off", ended: null,
+                 error: "The connection was lost before the gateway confirmed the recording; "
+                        + "if it had started, the disconnect ended it." };
       return state;
     case "tick":
       if (state.phase === "starting" && action.now - state.requestedAt > START_TIMEOUT_MS)
         return { phase: "off", ended: null,
-                 error: `The gateway did not confirm the recording within ${START_TIMEOUT_MS / 1000} s; the page is not recording.` };
+                 error: `The gateway did not confirm the recording within ${START_TIMEOUT_MS / 1000} s; `
+                        + "the page is not recording." };
       return state;
   }
 }

@@ -22,7 +22,8 @@ export function parseHash(hash: string): Route {
     const id = decode(rest.join("/"));
     return { kind: "place", place: { tab: "sessions", session: id || null } };
   }
-  if ((TAB_IDS as readonly string[]).includes(head) && !rest.length) return { kind: "place", place: { tab: head as Tab, session: null } };
+  if ((TAB_IDS as readonly string[]).includes(head) && !rest.length)
+    return { kind: "place", place: { tab: head as Tab, session: null } };
   return { kind: "unknown" };
 }
 

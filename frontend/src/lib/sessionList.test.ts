@@ -70,7 +70,8 @@ describe("sessionApiWords", () => {
     expect(sessionApiWords(new ApiError(401, "The gateway needs an access token: enter it above (SENTIVIS_AUTH_TOKEN).")))
       .toMatch(/access token/);
     expect(sessionApiWords(new ApiError(0, "The gateway cannot be reached (Failed to fetch)."))).toMatch(/cannot be reached/);
-    expect(sessionApiWords(new Error("Line 3 of the session's rows is not JSON."))).toBe("Line 3 of the session's rows is not JSON.");
+    const notJson = "Line 3 of the session's rows is not JSON.";
+    expect(sessionApiWords(new Error(notJson))).toBe(notJson);
   });
 });
 
@@ -78,7 +79,8 @@ describe("exportFileName", () => {
   it("names the file after the session and its start", () => {
     expect(exportFileName(session({ name: "Participant 7, task 2 (Zoë)", started_at: 1_796_637_215 }), "csv", "UTC"))
       .toBe("sentivis-participant-7-task-2-zoe-2026-12-07T0953.csv");
-    expect(exportFileName(session({ name: "日本語", started_at: 0 }), "jsonl", "UTC")).toBe("sentivis-00000000-1970-01-01T0000.jsonl");
+    expect(exportFileName(session({ name: "日本語", started_at: 0 }), "jsonl", "UTC"))
+      .toBe("sentivis-00000000-1970-01-01T0000.jsonl");
     expect(exportFileName(session({ name: "x".repeat(100) }), "csv", "UTC")).toMatch(/^sentivis-x{60}-/);
   });
 });

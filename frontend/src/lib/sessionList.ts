@@ -53,7 +53,8 @@ export function sessionFlags(s: SessionListItem): SessionFlag[] {
   const flags: SessionFlag[] = [];
   if (s.gap_frames > 0)
     flags.push({ kind: "gap", text: `${s.gap_frames} ${s.gap_frames === 1 ? "frame" : "frames"} not recorded` });
-  if (s.ended_at === null) flags.push({ kind: "open", text: "no end recorded: still recording, or its gateway stopped" });
+  if (s.ended_at === null)
+    flags.push({ kind: "open", text: "no end recorded: still recording, or its gateway stopped" });
   else if (s.reported_frames !== null && s.frames + s.gap_frames < s.reported_frames) {
     const waiting = s.reported_frames - s.frames - s.gap_frames;
     flags.push({ kind: "writing", text: `${waiting} ${waiting === 1 ? "frame" : "frames"} still being written` });
@@ -88,7 +89,8 @@ export function sessionApiWords(error: unknown): string {
     case 503:
       return "The sessions database is unavailable right now; the live camera is not affected. Try again in a moment.";
     default:
-      return error.message; // 401 asks for the token; 0 says the gateway cannot be reached; 400 is the gateway's own words
+      // 401 asks for the token; 0 says the gateway cannot be reached; 400 is the gateway's own words.
+      return error.message;
   }
 }
 
