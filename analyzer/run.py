@@ -103,7 +103,7 @@ def _analyze_video(item: Input, engine: Engine, out_dir: Path, settings: Setting
                 "fps": info.fps, "frame_count": reader.seen, "every": every, "models": msgspec.to_builtins(engine.models),
                 "frames": records}
     timeline = out_dir / "timeline.png"
-    plot_timeline(timeline, records, item.path.name)
+    plot_timeline(timeline, records, item.path.name, frame_step_s=every / info.fps)
     _write_tables(result, document, records)
     result.files += [sink.path, timeline]
     return result

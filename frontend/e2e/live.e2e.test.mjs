@@ -1,5 +1,5 @@
 // End to end: the built page in a real headless Chromium, a fake camera playing a real face, and the
-// real local stack (`python -m toolkit up`: redis-server, gateway, detector, classifier).
+// real local stack (`python -m toolkit up`: redis-server, gateway, detector, classifier, recorder).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -10,6 +10,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const frontend = path.resolve(here, "..");
@@ -20,7 +21,9 @@ const PYTHON = process.env.SENTIVIS_PYTHON
   ?? (existsSync(path.join(repo, ".venv/bin/python")) ? path.join(repo, ".venv/bin/python") : "python");
 const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
 
-let tmp, stack, browser, page, url, stackLog = "";
+let tmp, stack, browser, page, url, port, stackLog = "";
+let database; // the stack's sessions database: the same file across a restart of the whole stack
+const gatewayEvents = []; // what the gateway sent the first page, as decoded from its WebSocket: {event, payload}
 let faceFractions; // the face in the fake camera's frame: [x0, y0, x1, y1] as fractions
 let datasets; // the stack's datasets folder, with one data set in it
 const TOKEN = randomBytes(16).toString("hex"); // the stack runs with authentication on, as deployed
@@ -35,6 +38,7 @@ const CHROMIUM_ARGS = [
 ];
 const TIMELINE_COLUMNS = ["time_s", "frame_id", "face_id", "x", "y", "width", "height", "score", ...EMOTIONS, "label", "confidence"];
 const DATASET = "e2e-fer2013.csv.gz";
+const SESSIONS_PER_PAGE = 20; // the Sessions tab's page (src/lib/sessionList.ts)
 // The shipped model the stack's classifier serves, as the page must name it: its stem and sha256.
 const SHIPPED = path.join(repo, "classifier/models/emotion-net.onnx");
 const SHIPPED_VERSION = `emotion-net-${createHash("sha256").update(readFileSync(SHIPPED)).digest("hex").slice(0, 8)}`;
@@ -55,19 +59,20 @@ function freePort() {
 function startStack(port) {
   return new Promise((resolve, reject) => {
     // No training worker: no test trains (the training test follows a seeded job).
-    const child = spawn(PYTHON, ["-m", "sentivis", "up", "--no-trainer-worker"], {
+    const child = spawn(PYTHON, ["-m", "toolkit", "up", "--no-trainer-worker"], {
       cwd: repo,
       env: { ...process.env, SENTIVIS_GATEWAY_PORT: String(port), SENTIVIS_GATEWAY_HOST: "127.0.0.1",
              SENTIVIS_AUTH_TOKEN: TOKEN, SENTIVIS_DATASETS_DIR: datasets, SENTIVIS_MAX_FRAMES_PER_SECOND: String(MAX_FPS),
-             SENTIVIS_TRACK_MAX_ABSENCE_S: String(MAX_ABSENCE_S), PYTHONUNBUFFERED: "1" },
+             SENTIVIS_TRACK_MAX_ABSENCE_S: String(MAX_ABSENCE_S), SENTIVIS_DATABASE_URL: database, PYTHONUNBUFFERED: "1" },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
     stack = child;
     const timer = setTimeout(() => reject(new Error(`the stack printed no URL within 150 s:\n${stackLog.slice(-4000)}`)), 150_000);
+    const from = stackLog.length; // a restart's URL, not the one an earlier run printed
     const onData = (chunk) => {
       stackLog += chunk.toString();
-      const match = stackLog.match(/running at (http:\/\/\S+)/);
+      const match = stackLog.slice(from).match(/running at (http:\/\/\S+)/);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]);
@@ -109,7 +114,10 @@ before(async () => {
   datasets = path.join(tmp, "datasets");
   mkdirSync(datasets);
   writeDataset();
-  url = await startStack(await freePort());
+  // The run's own sessions database (not the repository's data/), unless one is given, as tests/conftest.py does.
+  database = process.env.SENTIVIS_DATABASE_URL || `sqlite:///${path.join(tmp, "sessions.db")}`;
+  port = await freePort();
+  url = await startStack(port);
   const context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
     executablePath: CHROMIUM,
     headless: true,
@@ -119,7 +127,20 @@ before(async () => {
   browser = context;
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (err) => { stackLog += `\n[page error] ${err.message}`; });
+  watchSocket(page, gatewayEvents);
 });
+
+/** Decodes what the gateway sends `p` over its MessagePack WebSocket (docs/PROTOCOL.md) into `sink`. */
+function watchSocket(p, sink) {
+  p.on("websocket", (ws) => {
+    if (!ws.url().includes("/socket.io-msgpack/")) return;
+    const decoder = new msgpackParser.Decoder();
+    decoder.on("decoded", (packet) => {
+      if (packet.type === msgpackParser.PacketType.EVENT) sink.push({ event: packet.data[0], payload: packet.data[1] });
+    });
+    ws.on("framereceived", ({ payload }) => { if (typeof payload !== "string") decoder.add(payload); });
+  });
+}
 
 after(async () => {
   await browser?.close().catch(() => undefined);
@@ -130,6 +151,16 @@ after(async () => {
 /** A small file the datasets folder lists as a data set (the test never trains on it). */
 function writeDataset() {
   writeFileSync(path.join(datasets, DATASET), "emotion,pixels,Usage\n");
+}
+
+/** scikit-image's astronaut as a JPEG: a real face for one-shot analysis. */
+function astronautJpeg() {
+  const made = spawnSync(PYTHON, ["-c", [
+    "import io, sys, skimage.data; from PIL import Image",
+    "b = io.BytesIO(); Image.fromarray(skimage.data.astronaut()).save(b, format='JPEG')",
+    "sys.stdout.buffer.write(b.getvalue())"].join("\n")], { timeout: 60_000, maxBuffer: 10_000_000 });
+  assert.equal(made.status, 0, String(made.stderr));
+  return made.stdout;
 }
 
 /** The TrainConfig defaults of every job parameter, from Python: what the form must start with. */
@@ -146,6 +177,33 @@ function trainConfigDefaults() {
 function apiGet(pathname) {
   return page.evaluate((p) => fetch(p, { headers: { Authorization: `Bearer ${localStorage.getItem("sentivis.token")}` } })
     .then((r) => r.json()), pathname);
+}
+
+/** An API call from `on` (a page), with its token: the status and the JSON body, if any. */
+function apiCall(on, method, pathname) {
+  return on.evaluate(([m, p]) => fetch(p, { method: m, headers: { Authorization: `Bearer ${localStorage.getItem("sentivis.token")}` } })
+    .then(async (r) => ({ status: r.status, body: await r.text().then((t) => (t ? JSON.parse(t) : null)) })), [method, pathname]);
+}
+
+/**
+ * Waits until the session has ended and every frame the gateway answered while recording is written
+ * (the recorder writes a moment after the stop), then refreshes the Sessions tab of `on`: its row there.
+ */
+async function waitWritten(on, sessionId, timeout = 30_000) {
+  const row = on.locator(`[data-testid=session-row][data-session-id="${sessionId}"]`);
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const detail = await apiCall(on, "GET", `/api/v1/sessions/${sessionId}`);
+    const written = detail.status === 200 && detail.body.ended_at !== null
+      && detail.body.frames + detail.body.gap_frames === detail.body.reported_frames;
+    if (written) {
+      await on.locator(".sessions").getByRole("button", { name: "Refresh" }).click();
+      await row.waitFor({ timeout: 10_000 });
+      return row;
+    }
+    assert.ok(Date.now() < deadline, `session ${sessionId} not written within ${timeout} ms: ${JSON.stringify(detail)}`);
+    await on.waitForTimeout(250);
+  }
 }
 
 /** On failure: a screenshot of the page and the stack's last log lines, to see why. */
@@ -396,12 +454,7 @@ liveTest("the training and photo tabs answer with readable text", 150_000, async
   await page.screenshot({ path: path.join(artifacts, "e2e-training-form.png"), fullPage: true });
 
   await page.getByRole("tab", { name: "Analyse a photo" }).click();
-  const made = spawnSync(PYTHON, ["-c", [
-    "import io, sys, skimage.data; from PIL import Image",
-    "b = io.BytesIO(); Image.fromarray(skimage.data.astronaut()).save(b, format='JPEG')",
-    "sys.stdout.buffer.write(b.getvalue())"].join("\n")], { timeout: 60_000, maxBuffer: 10_000_000 });
-  assert.equal(made.status, 0, String(made.stderr));
-  await page.setInputFiles("#analyze-file", { name: "astronaut.jpg", mimeType: "image/jpeg", buffer: made.stdout });
+  await page.setInputFiles("#analyze-file", { name: "astronaut.jpg", mimeType: "image/jpeg", buffer: astronautJpeg() });
   await page.waitForFunction(() => document.querySelector("[data-testid=analyze-error]")
     || document.querySelector("[data-testid=analyze-faces] article, [data-testid=analyze-faces] p"), null, { timeout: 30_000 });
   assert.equal(await page.locator("[data-testid=analyze-error]").count(), 0);
@@ -414,8 +467,16 @@ liveTest("the training and photo tabs answer with readable text", 150_000, async
   await page.screenshot({ path: path.join(artifacts, "e2e-analyze.png"), fullPage: true });
 });
 
-liveTest("a lost gateway shows as reconnecting, and frames resume when it is back", 180_000, async () => {
+liveTest("a lost gateway shows as reconnecting, ends the recording, and frames resume when it is back", 180_000, async () => {
   await page.getByRole("tab", { name: "Live camera" }).click();
+  // Recording when the gateway goes: the page must say the recording ended, and not claim it after the reconnect.
+  const recordSwitch = page.getByRole("switch", { name: "Record" });
+  await page.getByLabel("Session name").fill("interrupted by a crash");
+  await recordSwitch.click();
+  await page.waitForSelector("[data-testid=recording-indicator]", { timeout: 30_000 });
+  await page.waitForFunction(() => Number(document.querySelector("[data-testid=recording-indicator]")?.dataset.frames) >= 3,
+    null, { timeout: 30_000 });
+  const interrupted = await page.getAttribute("[data-testid=recording-indicator]", "data-session-id");
   const received = async () => Number((await page.textContent("[data-testid=status-throughput] .hint")).match(/(\d+) answered/)[1]);
   // The runner's gateway process (a child of the runner we started), found by its command line.
   const ps = spawnSync("ps", ["-o", "pid=,args=", "--ppid", String(stack.pid)], { encoding: "utf8" });
@@ -429,6 +490,11 @@ liveTest("a lost gateway shows as reconnecting, and frames resume when it is bac
   await page.waitForSelector("[data-testid=status-connection][data-state=reconnecting]", { timeout: 30_000 });
   assert.match(await page.textContent("[data-testid=connection-state]"), /Reconnecting/);
   assert.match(await page.textContent("[role=alert].banner"), /Lost the connection/);
+  const ended = page.locator("[data-testid=recording-ended]");
+  await ended.waitFor({ timeout: 10_000 });
+  assert.equal(await ended.getAttribute("data-reason"), "disconnected");
+  assert.equal(await ended.getAttribute("data-session-id"), interrupted);
+  assert.match(await ended.textContent(), /^The connection to the gateway was lost at .*, which ended the recording “interrupted by a crash”/);
   await page.screenshot({ path: path.join(artifacts, "e2e-reconnecting.png") });
   // The runner restarts the gateway; the page reconnects on its own and frames flow again.
   await page.waitForSelector("[data-testid=status-connection][data-state=connected]", { timeout: 60_000 });
@@ -437,6 +503,11 @@ liveTest("a lost gateway shows as reconnecting, and frames resume when it is bac
     return m && Number(m[1]) > n + 5;
   }, before, { timeout: 30_000 });
   await page.waitForSelector("[data-testid=overlay-face]", { state: "attached", timeout: 30_000 });
+  // Back and streaming, and honestly not recording: the switch is off, no indicator, no REC badge, the notice stays.
+  assert.equal(await recordSwitch.getAttribute("aria-checked"), "false");
+  assert.equal(await page.locator("[data-testid=recording-indicator], [data-testid=recording-badge]").count(), 0);
+  assert.equal(await page.getAttribute("[data-testid=record]", "data-phase"), "off");
+  assert.equal(await ended.getAttribute("data-reason"), "disconnected");
 });
 
 liveTest("a training job's progress, curves and metrics show, and a version can be activated and rolled back", 180_000, async () => {
@@ -495,7 +566,7 @@ liveTest("a training job's progress, curves and metrics show, and a version can 
     SHIPPED_VERSION, { timeout: 30_000 });
 });
 
-liveTest("a person who leaves the view is listed as recently seen, and comes back with their id", 240_000, async () => {
+liveTest("a person who leaves the view is listed as recently seen, comes back with their id, and is a gap in the recording", 240_000, async () => {
   // A second browser whose camera shows the face 4 s, then covers it 3 s, in a loop. The first page's
   // camera stops: the two cores are this one's.
   await page.getByRole("tab", { name: "Live camera" }).click();
@@ -516,6 +587,10 @@ liveTest("a person who leaves the view is listed as recently seen, and comes bac
     const id = await (await other.waitForSelector("[data-testid=person-card]", { timeout: 120_000 })).getAttribute("data-person-id");
     const card = `[data-testid=person-card][data-person-id="${id}"]`;
     const listed = `[data-testid=recent-person][data-person-id="${id}"]`;
+    // Recorded while the person leaves and comes back: their chart in the session shows the absence as a gap.
+    await other.getByLabel("Session name").fill("leaving and coming back");
+    await other.getByRole("switch", { name: "Record" }).click();
+    await other.waitForSelector("[data-testid=recording-indicator]", { timeout: 30_000 });
     // Covered: no card, a line in "recently seen" with the person's summary.
     await other.waitForSelector(listed, { timeout: 30_000 });
     assert.equal(await other.locator(card).count(), 0);
@@ -525,6 +600,26 @@ liveTest("a person who leaves the view is listed as recently seen, and comes bac
     await other.waitForSelector(card, { timeout: 30_000 });
     await other.waitForSelector(listed, { state: "detached", timeout: 10_000 });
     assert.deepEqual(await other.$$eval("[data-testid=person-card]", (cards) => cards.map((c) => c.dataset.personId)), [id]);
+
+    const rows = async () => Number(await other.getAttribute("[data-testid=recording-indicator]", "data-rows"));
+    const back = await rows();
+    await other.waitForFunction((n) => Number(document.querySelector("[data-testid=recording-indicator]")?.dataset.rows) >= n + 5,
+      back, { timeout: 30_000 });
+    await other.getByRole("switch", { name: "Record" }).click();
+    const ended = await other.waitForSelector("[data-testid=recording-ended][data-reason=stopped]", { timeout: 30_000 });
+    const sessionId = await ended.getAttribute("data-session-id");
+    await other.getByRole("tab", { name: "Sessions" }).click();
+    await waitWritten(other, sessionId);
+    await other.locator(`[data-testid=session-row][data-session-id="${sessionId}"] a`).click();
+    const timeline = other.locator(`[data-testid=person-timeline][data-person-id="${id}"]`);
+    await timeline.locator("canvas").first().waitFor({ timeout: 30_000 });
+    assert.equal(await other.locator("[data-testid=person-timeline]").count(), 1, "one person, the same id through the absence");
+    assert.ok(Number(await timeline.getAttribute("data-gaps")) >= 1, "the absence is a gap in the chart");
+    const summary = other.locator(`[data-testid=summary-row][data-person-id="${id}"]`);
+    const { body: recorded } = await apiCall(other, "GET", `/api/v1/sessions/${sessionId}`);
+    assert.ok(Number(await summary.getAttribute("data-in-view-seconds")) < recorded.duration_s - 2,
+      "time in view leaves out the time away");
+    await other.screenshot({ path: path.join(artifacts, "e2e-session-gap.png"), fullPage: true });
   } catch (error) {
     await other.screenshot({ path: path.join(artifacts, "e2e-failure-recently-seen.png"), fullPage: true }).catch(() => undefined);
     throw error;
@@ -532,3 +627,172 @@ liveTest("a person who leaves the view is listed as recently seen, and comes bac
     await context.close();
   }
 });
+
+liveTest("a session recorded from the page is listed, opened, exported, survives a restart and is deleted", 300_000, async () => {
+  await page.getByRole("tab", { name: "Live camera" }).click();
+  await page.getByRole("button", { name: "Start camera" }).first().click();
+  await page.waitForSelector("[data-testid=overlay-face]", { state: "attached", timeout: 60_000 });
+  const recordSwitch = page.getByRole("switch", { name: "Record" });
+  const name = `e2e study ${randomBytes(3).toString("hex")}`;
+
+  // Consent first: the switch says where the privacy text is, and the app serves that text itself.
+  await page.getByTestId("privacy-link").click();
+  const privacy = page.getByRole("dialog", { name: "Privacy: what a recorded session keeps" });
+  await privacy.waitFor({ timeout: 10_000 });
+  assert.match(await privacy.textContent(), /Never images/);
+  await privacy.getByText("The full text (docs/PRIVACY.md of this version)").click();
+  const fullText = privacy.getByTestId("privacy-text");
+  await fullText.getByRole("heading", { name: "Legal context to check before use" }).waitFor({ timeout: 10_000 });
+  assert.match(await fullText.textContent(), /Article 5\(1\)\(f\)/);
+  await privacy.getByRole("button", { name: "Close" }).click();
+  await privacy.waitFor({ state: "hidden", timeout: 10_000 });
+  assert.equal(await page.getAttribute("#tab-live", "aria-selected"), "true");
+
+  // No name, no recording: said in words, and nothing asked of the gateway.
+  const asked = gatewayEvents.length;
+  await page.getByLabel("Session name").fill("   ");
+  await recordSwitch.click();
+  assert.match(await page.getByTestId("record-error").textContent(), /^Give the session a name before recording/);
+  assert.equal(await recordSwitch.getAttribute("aria-checked"), "false");
+
+  // On with a name: the gateway confirms, the page shows the session's name, time and answers.
+  await page.getByLabel("Session name").fill(name);
+  await recordSwitch.click();
+  const indicator = page.getByTestId("recording-indicator");
+  await indicator.waitFor({ timeout: 30_000 });
+  assert.equal(await recordSwitch.getAttribute("aria-checked"), "true");
+  assert.match(await indicator.textContent(), new RegExp(`^Recording “${name}” · \\d+ s · \\d+ answers?, \\d+ person rows$`));
+  await page.waitForFunction(() => Number(document.querySelector("[data-testid=recording-indicator]")?.dataset.frames) >= 30,
+    null, { timeout: 60_000 });
+  assert.match(await page.getByTestId("recording-badge").textContent(), /^REC \d+ s$/);
+  await page.screenshot({ path: path.join(artifacts, "e2e-recording.png") });
+  await recordSwitch.click();
+  const ended = page.locator("[data-testid=recording-ended][data-reason=stopped]");
+  await ended.waitFor({ timeout: 30_000 });
+  const id = await ended.getAttribute("data-session-id");
+  assert.match(await ended.textContent(), new RegExp(`^Recorded “${name}”: \\d+ s, \\d+ answers\\. Open it in Sessions$`));
+
+  // What the gateway told this page between its `session` events: the answers recorded, one row per face.
+  const events = gatewayEvents.slice(asked);
+  const start = events.findIndex((e) => e.event === "session" && e.payload.recording && e.payload.id === id);
+  const stop = events.findIndex((e) => e.event === "session" && !e.payload.recording && e.payload.id === id);
+  assert.ok(start >= 0 && stop > start, `no session events for ${id}: ${JSON.stringify(events.filter((e) => e.event !== "inference"))}`);
+  assert.equal(events[start].payload.name, name);
+  assert.equal(events.slice(0, start).filter((e) => e.event.startsWith("session")).length, 0, "the nameless try asked nothing");
+  const answered = events.slice(start + 1, stop).filter((e) => e.event === "inference").map((e) => e.payload);
+  const told = answered.flatMap((a) => a.faces.map((f) => [a.frame_id, f.id, f.emotion?.label ?? ""].join(","))).sort();
+  assert.equal(Number(await ended.getAttribute("data-frames")), answered.length);
+  assert.equal(Number(await ended.getAttribute("data-rows")), told.length);
+
+  // The Sessions tab lists it with its people; its view has the summary and a chart per person.
+  await page.getByRole("link", { name: "Open it in Sessions" }).click();
+  await page.waitForSelector(`[data-testid=session-view][data-session-id="${id}"]`, { timeout: 10_000 });
+  await page.getByRole("button", { name: "All sessions" }).click();
+  const row = await waitWritten(page, id);
+  assert.equal(await row.locator("a").textContent(), name);
+  assert.equal(await row.getAttribute("data-people"), "1");
+  assert.equal(Number(await row.getAttribute("data-frames")), answered.length);
+  await page.screenshot({ path: path.join(artifacts, "e2e-sessions.png"), fullPage: true });
+  await row.locator("a").click();
+  const view = page.locator(`[data-testid=session-view][data-session-id="${id}"][data-state=loaded]`);
+  await view.waitFor({ timeout: 30_000 });
+  const summary = await sessionSummary(page);
+  assert.equal(summary.length, 1);
+  assert.ok(EMOTIONS.includes(summary[0].dominant), JSON.stringify(summary));
+  assert.ok(Math.abs(summary[0].shares.reduce((a, b) => a + b, 0) - 1) < 0.01, JSON.stringify(summary));
+  const timeline = page.locator("[data-testid=person-timeline]");
+  await timeline.locator("canvas").first().waitFor({ timeout: 30_000 });
+  assert.equal(await timeline.getAttribute("data-person-id"), String(summary[0].id));
+  assert.ok(Number(await timeline.getAttribute("data-points")) >= 10);
+  await page.screenshot({ path: path.join(artifacts, "e2e-session.png"), fullPage: true });
+
+  // The CSV: the page's columns, one row per face answered while recording, as the gateway told the page.
+  const csv = await downloaded(page, "Download CSV");
+  assert.match(csv.name, /^sentivis-e2e-study-[0-9a-f]{6}-\d{4}-\d\d-\d\dT\d{4}\.csv$/);
+  const [header, ...lines] = csv.text.trim().split("\n").map((line) => line.split(","));
+  assert.deepEqual(header, TIMELINE_COLUMNS);
+  const column = (c) => header.indexOf(c);
+  assert.equal(lines.length, told.length);
+  assert.deepEqual(lines.map((r) => [r[column("frame_id")], r[column("face_id")], r[column("label")]].join(",")).sort(), told);
+  const jsonl = await downloaded(page, "Download JSONL");
+  assert.match(jsonl.name, /\.jsonl$/);
+  const records = jsonl.text.trim().split("\n").map((line) => JSON.parse(line));
+  assert.equal(records.length, told.length);
+  assert.ok(records.every((r) => r.raw && EMOTIONS.every((e) => typeof r.raw[e] === "number")));
+
+  // The whole stack stops and starts again on the same database: another browser opens the session.
+  await stopStack();
+  url = await startStack(port);
+  const context = await chromium.launchPersistentContext(path.join(tmp, "profile-after-restart"), {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1440, height: 1000 }, args: CHROMIUM_ARGS,
+  });
+  const other = context.pages()[0] ?? (await context.newPage());
+  try {
+    await other.addInitScript((token) => localStorage.setItem("sentivis.token", token), TOKEN);
+    await other.goto(`${url}#sessions`, { waitUntil: "domcontentloaded", timeout: 90_000 });
+    const listed = other.locator(`[data-testid=session-row][data-session-id="${id}"]`);
+    await listed.waitFor({ timeout: 30_000 });
+    assert.equal(Number(await listed.getAttribute("data-frames")), answered.length);
+
+    // A page's worth of newer sessions (photos analysed as sessions) moves it to the second page.
+    const photo = astronautJpeg();
+    const photos = [];
+    for (let i = 0; i < SESSIONS_PER_PAGE; i++) {
+      const answer = await fetch(`${url}api/v1/analyze?session=${encodeURIComponent(`e2e photo ${i}`)}`, {
+        method: "POST", headers: { "Content-Type": "image/jpeg", Authorization: `Bearer ${TOKEN}` }, body: photo });
+      assert.equal(answer.status, 200, await answer.clone().text());
+      photos.push((await answer.json()).session.id);
+    }
+    for (const photoId of photos) await waitWritten(other, photoId);
+    const shown = () => other.$$eval("[data-testid=session-row]", (rows) => rows.map((r) => r.dataset.sessionId));
+    await other.waitForSelector("[data-testid=session-list][data-loading=false]", { timeout: 30_000 });
+    assert.deepEqual(await shown(), [...photos].reverse(), "newest first, a page of them");
+    await other.getByRole("button", { name: "Older" }).click();
+    await other.waitForSelector("[data-testid=session-list][data-page='2'][data-loading=false]", { timeout: 30_000 });
+    assert.ok((await shown()).includes(id), `not on the second page: ${await shown()}`);
+    assert.match(await listed.textContent(), new RegExp(`^${name}`));
+    await other.screenshot({ path: path.join(artifacts, "e2e-sessions-page-2.png"), fullPage: true });
+    await other.getByRole("button", { name: "Newer" }).click();
+    await other.waitForSelector("[data-testid=session-list][data-page='1'][data-loading=false]", { timeout: 30_000 });
+    assert.deepEqual(await shown(), [...photos].reverse());
+    await other.getByRole("button", { name: "Older" }).click();
+    await other.waitForSelector("[data-testid=session-list][data-page='2'][data-loading=false]", { timeout: 30_000 });
+    await listed.locator("a").click();
+    await other.waitForSelector(`[data-testid=session-view][data-session-id="${id}"][data-state=loaded]`, { timeout: 30_000 });
+    assert.deepEqual(await sessionSummary(other), summary);
+    await other.locator("[data-testid=person-timeline] canvas").first().waitFor({ timeout: 30_000 });
+    await other.screenshot({ path: path.join(artifacts, "e2e-session-after-restart.png"), fullPage: true });
+
+    // Delete asks first; Cancel keeps it; confirmed, it is gone from the list and the API, and its link says so.
+    await other.getByRole("button", { name: "Delete…" }).click();
+    const confirm = other.getByRole("alertdialog");
+    assert.match(await confirm.textContent(), new RegExp(`^Delete “${name}” and all ${answered.length} frames of it`));
+    await other.screenshot({ path: path.join(artifacts, "e2e-session-delete.png") });
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    assert.equal((await apiCall(other, "GET", `/api/v1/sessions/${id}`)).status, 200);
+    await other.getByRole("button", { name: "Delete…" }).click();
+    await other.getByRole("alertdialog").getByRole("button", { name: "Delete for good" }).click();
+    assert.equal(await other.getByTestId("sessions-notice").textContent({ timeout: 30_000 }),
+      `Deleted “${name}” and all its rows. Dismiss`);
+    await other.waitForSelector("[data-testid=session-list][data-loading=false]", { timeout: 30_000 });
+    assert.equal(await listed.count(), 0);
+    const gone = await apiCall(other, "GET", `/api/v1/sessions/${id}`);
+    assert.deepEqual([gone.status, gone.body.code], [404, "unknown_session"]);
+    await other.goto(`${url}#sessions/${id}`);
+    assert.equal(await other.getByTestId("session-error").textContent({ timeout: 30_000 }),
+      "This session does not exist (any more): it was deleted, or the link is wrong.");
+  } catch (error) {
+    await other.screenshot({ path: path.join(artifacts, "e2e-failure-session-after-restart.png"), fullPage: true }).catch(() => undefined);
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
+
+/** The summary table of the session shown in `on`, one entry per person. */
+function sessionSummary(on) {
+  return on.$$eval("[data-testid=summary-row]", (rows) => rows.map((r) => ({
+    id: Number(r.dataset.personId), dominant: r.dataset.dominant, inView: Number(r.dataset.inViewSeconds),
+    shares: [...r.querySelectorAll("[data-testid=summary-share]")].map((c) => Number(c.dataset.share)),
+  })));
+}

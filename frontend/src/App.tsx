@@ -2,33 +2,43 @@ import { useRef, useState } from "react";
 import { AnalyzePanel } from "./components/AnalyzePanel";
 import { LiveStage } from "./components/LiveStage";
 import { PeoplePanel } from "./components/PeoplePanel";
+import { PrivacyDialog } from "./components/PrivacyDialog";
+import { RecordingBadge } from "./components/RecordingBadge";
+import { RecordSwitch } from "./components/RecordSwitch";
+import { SessionsPanel } from "./components/SessionsPanel";
 import { StatusCards } from "./components/StatusCards";
 import { TokenPrompt } from "./components/TokenPrompt";
 import { TrainingPanel } from "./components/TrainingPanel";
 import { useCamera } from "./hooks/useCamera";
+import { useHashRoute } from "./hooks/useHashRoute";
 import { useLiveSession } from "./hooks/useLiveSession";
 import { useReadiness } from "./hooks/useReadiness";
 import { DEFAULT_FPS, FPS_CHOICES } from "./lib/config";
 import { CONNECTION_WORDS } from "./lib/connectionWords";
 import { fpsOptions } from "./lib/limits";
+import type { Tab } from "./lib/route";
 import { currentToken } from "./lib/token";
-
-type Tab = "live" | "analyze" | "training";
 
 const TABS: { id: Tab; label: string }[] = [
   { id: "live", label: "Live camera" },
+  { id: "sessions", label: "Sessions" },
   { id: "analyze", label: "Analyse a photo" },
   { id: "training", label: "Training & models" },
 ];
 
 export function App() {
-  const [tab, setTab] = useState<Tab>("live");
+  const route = useHashRoute();
+  const tab = route.place.tab;
+  const setTab = (next: Tab) => route.go({ tab: next, session: null });
   const [fps, setFps] = useState(DEFAULT_FPS);
   const [mirrored, setMirrored] = useState(true);
   const camera = useCamera();
   const { readiness, needsToken } = useReadiness();
   const live = useLiveSession(camera.videoRef, camera.state === "streaming", fps);
-  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ live: null, analyze: null, training: null });
+  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>(
+    { live: null, sessions: null, analyze: null, training: null });
+  const rec = live.recording;
+  const recordingId = rec.state.phase === "recording" || rec.state.phase === "stopping" ? rec.state.session.id : null;
 
   const askToken = needsToken || live.connection.state === "unauthorized";
 
@@ -67,6 +77,7 @@ export function App() {
             </button>
           ))}
         </div>
+        <RecordingBadge state={rec.state} now={rec.now} />
         <div className={`conn conn-${live.connection.state}`} role="status" data-testid="connection-state">
           <span className="dot" aria-hidden="true" />
           {CONNECTION_WORDS[live.connection.state]}
@@ -124,6 +135,8 @@ export function App() {
                   </span>
                 )}
               </div>
+              <RecordSwitch state={rec.state} now={rec.now} connected={live.connection.state === "connected"}
+                            onStart={rec.start} onStop={rec.stop} />
               <LiveStage videoRef={camera.videoRef} result={live.result} camera={camera.state} mirrored={mirrored}
                          cameraError={camera.error} onStart={() => void camera.start()} />
               <StatusCards emotionModel={emotionModel} detectorModel={detectorModel} readiness={readiness}
@@ -134,6 +147,12 @@ export function App() {
                          onDownload={live.people.download} />
           </div>
         </section>
+        <section id="panel-sessions" role="tabpanel" aria-labelledby="tab-sessions" hidden={tab !== "sessions"}>
+          {tab === "sessions" && (
+            <SessionsPanel sessionId={route.place.session} recordingId={recordingId}
+                           onOpen={(session) => route.go({ tab: "sessions", session })} />
+          )}
+        </section>
         <section id="panel-analyze" role="tabpanel" aria-labelledby="tab-analyze" hidden={tab !== "analyze"}>
           <AnalyzePanel />
         </section>
@@ -141,7 +160,12 @@ export function App() {
           {tab === "training" && <TrainingPanel />}
         </section>
       </main>
-      <footer className="footer">Frames are processed by your own Sentivis gateway and are not stored.</footer>
+      <PrivacyDialog open={route.privacy} onClose={route.closePrivacy} />
+      <footer className="footer">
+        Frames are processed by your own Sentivis gateway and never stored; results are kept only while Record
+        is on.{" "}
+        <a href="#privacy">Privacy</a>
+      </footer>
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { useElementSize } from "../hooks/useElementSize";
+import { loneIndexes } from "../lib/sessionSeries";
 
 export interface Series {
   label: string;
@@ -20,16 +21,27 @@ interface Props {
   xLabel?: string;
   formatY?: (v: number) => string;
   integerX?: boolean; // ticks on whole numbers only (epochs)
+  /** Draw a dot where a value has nulls on both sides (a gap never becomes a line, so such a value has none). */
+  loneDots?: boolean;
 }
 
 const AXIS = { stroke: "#94a3b8", grid: { stroke: "rgba(148,163,184,0.12)" }, ticks: { stroke: "rgba(148,163,184,0.25)" } };
 
+/** uPlot's points filter: the lone values of the series, or none. */
+function dotsAt(u: uPlot, seriesIdx: number): number[] | null {
+  const found = loneIndexes(u.data[seriesIdx] as (number | null | undefined)[]);
+  return found.length ? found : null;
+}
+
 /** A small line chart (uPlot) that resizes with its container; the legend names every series in text. */
-export function LineChart({ title, x, series, height = 160, xRange, yRange, xLabel, formatY, integerX }: Props) {
+export function LineChart(
+  { title, x, series, height = 160, xRange, yRange, xLabel, formatY, integerX, loneDots }: Props,
+) {
   const [box, setBox] = useState<HTMLDivElement | null>(null);
   const plot = useRef<uPlot | null>(null);
   const { width } = useElementSize(box);
-  const shape = series.map((s) => s.label + s.colour).join("|") + JSON.stringify([xRange, yRange, xLabel, height, integerX]);
+  const shape = series.map((s) => s.label + s.colour).join("|")
+    + JSON.stringify([xRange, yRange, xLabel, height, integerX, loneDots]);
 
   useEffect(() => {
     const el = box;
@@ -49,7 +61,8 @@ export function LineChart({ title, x, series, height = 160, xRange, yRange, xLab
         { ...AXIS, size: 50, values: formatY ? (_u, ticks) => ticks.map(formatY) : undefined },
       ],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 2, dash: s.dash, spanGaps: false,
-                                           points: { show: false } }))],
+                                           points: { show: false, size: 5, fill: s.colour,
+                                                     filter: loneDots ? dotsAt : null } }))],
     };
     const chart = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
     plot.current = chart;

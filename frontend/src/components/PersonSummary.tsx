@@ -1,11 +1,6 @@
+import { duration } from "../lib/format";
 import type { SessionSummary } from "../lib/people";
 import { EMOTIONS, EMOTION_COLORS } from "../lib/types";
-
-/** "2:05" for 125 s; "42 s" under a minute. */
-export function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
 
 /** A person's session: time in view, the dominant emotion and each emotion's share of the time. */
 export function PersonSummary({ summary }: { summary: SessionSummary }) {

@@ -1,7 +1,7 @@
 import { RECENTLY_SEEN_MS } from "../lib/config";
+import { duration } from "../lib/format";
 import type { Person } from "../lib/people";
 import { EMOTION_COLORS } from "../lib/types";
-import { duration } from "./PersonSummary";
 
 /** People who left the view, one line each, until RECENTLY_SEEN_MS after they were last seen. */
 export function RecentlySeen({ people, now }: { people: Person[]; now: number }) {

@@ -9,6 +9,7 @@ import { useFrameCapture, type SentFrame } from "./useFrameCapture";
 import { useGatewaySocket } from "./useGatewaySocket";
 import { useLiveStats } from "./useLiveStats";
 import { usePeople } from "./usePeople";
+import { useRecording } from "./useRecording";
 
 /** The last answer and what is needed to draw it over the video it came from. */
 export interface LiveResult {
@@ -22,12 +23,14 @@ export interface LiveResult {
  * A live session: the gateway connection, the capture loop that feeds it within the gateway's
  * limits (in flight, timeout, frame rate: `fps` is capped at its rate limit) and at the rate it
  * can serve now (`rate`: lowered on `overloaded` and slow round trips, raised on recovery), and
- * what the page shows of the answers (the last result, the people in it and over the session, stats).
+ * what the page shows of the answers (the last result, the people in it and over the session, stats),
+ * and the Record switch (a recorded session of this connection's answers, with consent).
  */
 export function useLiveSession(video: React.RefObject<HTMLVideoElement | null>, streaming: boolean, fps: number) {
   const { socket, connection, limits, reconnect } = useGatewaySocket();
   const { book, stats, refresh } = useLiveStats(streaming);
   const people = usePeople(socket);
+  const recording = useRecording(socket);
   const { record } = people;
   const [result, setResult] = useState<LiveResult | null>(null);
   const [lastError, setLastError] = useState<FrameError | null>(null);
@@ -76,5 +79,5 @@ export function useLiveSession(video: React.RefObject<HTMLVideoElement | null>, 
   useFrameCapture({ video, socket, streaming, fps: rate.fps, limits, inFlight, stats: book, onRefused: refused });
 
   return { connection, limits, fps: chosenFps, rate: { fps: rate.fps, ceiling: rate.ceiling, reason: rate.reason },
-           result, lastError, stats, people, reconnect };
+           result, lastError, stats, people, recording, reconnect };
 }

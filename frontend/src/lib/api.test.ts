@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorText } from "./api";
+import { errorCode, errorText } from "./api";
 
 describe("errorText", () => {
   it("shows the gateway's {error: message}", () => {
@@ -21,5 +21,13 @@ describe("errorText", () => {
     expect(errorText(502, "Bad gateway")).toBe("HTTP 502: Bad gateway");
     expect(errorText(405, "<!doctype html><title>405 Method Not Allowed</title>")).toBe("HTTP 405");
     expect(errorText(503, "")).toBe("HTTP 503");
+  });
+});
+
+describe("errorCode", () => {
+  it("reads the body's code, and nothing from other bodies", () => {
+    expect(errorCode(JSON.stringify({ error: "no session 'x'", code: "unknown_session" }))).toBe("unknown_session");
+    expect(errorCode(JSON.stringify({ error: "x" }))).toBeNull();
+    expect(errorCode("<html>")).toBeNull();
   });
 });

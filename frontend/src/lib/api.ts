@@ -1,4 +1,5 @@
 import { gatewayUrl } from "./config";
+import type { SessionDetail, SessionFileFormat, SessionPage } from "./sessionTypes";
 import { authHeaders, reportUnauthorized } from "./token";
 import type { TrainingParameter } from "./trainingForm";
 import type { Inference } from "./types";
@@ -66,8 +67,19 @@ export interface ModelList {
 
 /** An API answer that was not a success, with the server's message when it sent one. */
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  /** status 0: the gateway could not be reached. code: the body's `code`, when it has one. */
+  constructor(readonly status: number, message: string, readonly code: string | null = null) {
     super(message);
+  }
+}
+
+/** The `code` of an error body ({"error": ..., "code": "unknown_session"}), else null. */
+export function errorCode(body: string): string | null {
+  try {
+    const code = (JSON.parse(body) as { code?: unknown }).code;
+    return typeof code === "string" ? code : null;
+  } catch {
+    return null;
   }
 }
 
@@ -91,19 +103,28 @@ export function errorText(status: number, body: string): string {
   return detail ? `${prefix}: ${detail.slice(0, 500)}` : prefix;
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+/** A successful answer (its body unread), or an ApiError that says why not. */
+async function send(path: string, init?: RequestInit): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(`${gatewayUrl()}${path}`, { ...init, headers: { ...init?.headers, ...authHeaders() } });
   } catch (exc) {
+    if ((exc as Error).name === "AbortError") throw exc;
     throw new ApiError(0, `The gateway cannot be reached (${(exc as Error).message}).`);
   }
-  const body = await response.text();
+  if (response.ok) return response;
+  const body = await response.text().catch(() => "");
   if (response.status === 401) {
     reportUnauthorized();
-    throw new ApiError(401, "The gateway needs an access token: enter it above (SENTIVIS_AUTH_TOKEN).");
+    throw new ApiError(401, "The gateway needs an access token: enter it above (SENTIVIS_AUTH_TOKEN).",
+                       errorCode(body));
   }
-  if (!response.ok) throw new ApiError(response.status, errorText(response.status, body));
+  throw new ApiError(response.status, errorText(response.status, body), errorCode(body));
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await send(path, init);
+  const body = await response.text();
   try {
     return JSON.parse(body) as T;
   } catch {
@@ -131,6 +152,14 @@ export const api = {
     headers: { "Content-Type": file.type || "application/octet-stream" },
     body: file,
   }),
+  sessions: (before: string | null, limit: number) =>
+    request<SessionPage>(`/api/v1/sessions?limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ""}`),
+  session: (id: string) => request<SessionDetail>(`/api/v1/sessions/${encodeURIComponent(id)}`),
+  /** The session's rows (CSV or JSONL) as the API streams them: read the body as it comes, or whole. */
+  sessionRows: (id: string, format: SessionFileFormat, signal?: AbortSignal) =>
+    send(`/api/v1/sessions/${encodeURIComponent(id)}/frames?format=${format}`, { signal }),
+  deleteSession: (id: string) =>
+    send(`/api/v1/sessions/${encodeURIComponent(id)}`, { method: "DELETE" }).then(() => undefined),
   // 503 (not ready) still carries the JSON that says what is missing.
   readiness: () => fetch(`${gatewayUrl()}/readyz`, { headers: authHeaders() }).then((r) => {
     if (r.status === 401) throw new ApiError(401, "unauthorized");
