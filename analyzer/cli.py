@@ -125,7 +125,7 @@ def analyze(args: argparse.Namespace) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     names = session_names(args.session, items) if database is not None else [None] * len(items)
     try:
-        for item, out_dir, name in zip(items, output_dirs(items, args.output), names):
+        for item, out_dir, name in zip(items, output_dirs(items, args.output), names, strict=True):
             session = SessionWriter(database, name, item.kind, settings) if name else None
             try:
                 result = analyze_input(item, engine, out_dir, settings, args.every, progress, session)

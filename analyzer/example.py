@@ -16,8 +16,8 @@ import numpy as np
 
 from analyzer.cli import main as analyze
 from analyzer.outputs import VideoSink
-from toolkit.samples import compose, fer_faces
 from sentivis.settings import REPO_ROOT
+from toolkit.samples import compose, fer_faces
 
 FRAMES = 45
 FPS = 10.0

@@ -13,8 +13,15 @@ from typing import Any, Callable
 from sqlalchemy.engine import Engine
 
 from sentivis.protocol import Models, TrackedFace
-from sentivis.records import (FrameRecord, SessionStarted, SessionStopped, models_of, new_session_id, person_rows,
-                              session_settings)
+from sentivis.records import (
+    FrameRecord,
+    SessionStarted,
+    SessionStopped,
+    models_of,
+    new_session_id,
+    person_rows,
+    session_settings,
+)
 from sentivis.sessions import store
 from sentivis.settings import Settings
 

@@ -100,7 +100,8 @@ def _analyze_video(item: Input, engine: Engine, out_dir: Path, settings: Setting
     if not records:
         raise InputError(result.problem)
     document = {"source": str(item.path), "kind": "video", "width": info.width, "height": info.height,
-                "fps": info.fps, "frame_count": reader.seen, "every": every, "models": msgspec.to_builtins(engine.models),
+                "fps": info.fps, "frame_count": reader.seen, "every": every,
+                "models": msgspec.to_builtins(engine.models),
                 "frames": records}
     timeline = out_dir / "timeline.png"
     plot_timeline(timeline, records, item.path.name, frame_step_s=every / info.fps)

@@ -82,7 +82,7 @@ def timeline_figure(frames: list[dict[str, Any]], title: str, frame_step_s: floa
     if not ids:
         axes[0][0].text(0.5, 0.5, "no faces with emotions found", ha="center", va="center")
         axes[0][0].set_yticks([])
-    for ax, face_id in zip(axes[:, 0], ids):
+    for ax, face_id in zip(axes[:, 0], ids, strict=False):
         times, probs = series[face_id]
         gapped_t, gapped_p = with_gaps(times, probs, gap_s)
         alone = lone_points(times, gap_s)

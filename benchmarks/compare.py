@@ -20,7 +20,7 @@ def compare_plot(runs: dict[str, dict], out: Path) -> Path:
     import numpy as np
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for (name, report), style in zip(runs.items(), ("o:", "o-")):
+    for (name, report), style in zip(runs.items(), ("o:", "o-"), strict=False):
         for mode in report.get("modes") or {}:
             for adaptive in (False, True):
                 steps = load_steps(report, STACK, mode, adaptive)

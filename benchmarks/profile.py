@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("py-spy is not installed: pip install py-spy")
     args.out.mkdir(parents=True, exist_ok=True)
     # Every client comes from 127.0.0.1: lift the per-address connection cap, as the benchmark does.
-    env = {"SENTIVIS_MAX_CONNECTIONS_PER_ADDRESS": "0", **({"SENTIVIS_EMOTION_WEIGHTS": args.model} if args.model else {})}
+    env = {"SENTIVIS_MAX_CONNECTIONS_PER_ADDRESS": "0",
+           **({"SENTIVIS_EMOTION_WEIGHTS": args.model} if args.model else {})}
     frames = sample_frames()
     stack = (start_monolith(args.out / "logs", env=env) if args.monolith
              else start_sentivis(args.out / "logs", env=env))

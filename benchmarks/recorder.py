@@ -108,7 +108,8 @@ def run_one(engine_name: str, recorders: int, args, redis_url: str, pg: Postgres
     total = client.xlen(streams.RECORDS)
     env = {"SENTIVIS_REDIS_URL": redis_url, "SENTIVIS_DATABASE_URL": url, "SENTIVIS_LOG_LEVEL": "WARNING",
            "SENTIVIS_RECORDER_BATCH": str(args.batch)}
-    processes = [Service("recorder", {**env, "SENTIVIS_CONSUMER_NAME": f"bench-{i}"}, work).start() for i in range(recorders)]
+    processes = [Service("recorder", {**env, "SENTIVIS_CONSUMER_NAME": f"bench-{i}"}, work).start()
+                 for i in range(recorders)]
     try:
         rate = drain_rate(client, total, processes, args.timeout)
     finally:

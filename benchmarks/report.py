@@ -45,8 +45,10 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     for mode, summary in (report.get("modes") or {}).items():
         for s in find(report, stack, "stream-30fps", mode)[:1]:
             st = s["stages_ms"]["server_ms"]
-            add(f"{mode}: 30 fps stream: server_ms median", st["p50"], "<= 10 ms", st["p50"] is not None and st["p50"] <= 10)
-            add(f"{mode}: 30 fps stream: server_ms p99", st["p99"], "<= 30 ms", st["p99"] is not None and st["p99"] <= 30)
+            add(f"{mode}: 30 fps stream: server_ms median", st["p50"], "<= 10 ms",
+                st["p50"] is not None and st["p50"] <= 10)
+            add(f"{mode}: 30 fps stream: server_ms p99", st["p99"], "<= 30 ms",
+                st["p99"] is not None and st["p99"] <= 30)
             add(f"{mode}: 30 fps stream: frames dropped", s["dropped"], "0", s["dropped"] == 0)
         sat, ideal = summary.get("saturation_fps"), summary.get("ideal_fps")
         if sat is not None and ideal:
@@ -111,7 +113,7 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
 
 def text_table(table: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table)
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in table)
 
 
 def md_table(table: list[list[str]]) -> str:

@@ -67,7 +67,8 @@ def start_sentivis(log_dir: Path, detectors: int = 1, classifiers: int = 1, env:
 def start_monolith(log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0) -> Stack:
     """The baseline (benchmarks/monolith.py) alone, up."""
     port = free_port()
-    stack = Stack(0, 0, gateway=False, redis=False, gateway_port=port, env={"PYTHONPATH": str(REPO_ROOT), **(env or {})},
+    stack = Stack(0, 0, gateway=False, redis=False, gateway_port=port,
+                  env={"PYTHONPATH": str(REPO_ROOT), **(env or {})},
                   log_dir=log_dir, cwd=SERVICES_ROOT, extra={"monolith": ["benchmarks.monolith", "--port", str(port)]},
                   name="monolith").start()
     try:
@@ -198,7 +199,8 @@ def run_plan(plan: Plan, frames: list[SampleFrame], model_path: str | None, log_
         from benchmarks.classifier import measure
 
         log("classifier bench (ONNX Runtime)")
-        report["classifier"] = [measure(model_path, t, plan.classifier_repeats) for t in sorted({1, os.cpu_count() or 1})]
+        report["classifier"] = [measure(model_path, t, plan.classifier_repeats)
+                                for t in sorted({1, os.cpu_count() or 1})]
     floor_ms = (report.get("floor") or {}).get("floor_ms_per_frame") or 25.0
     shared = CpuPlan.for_mode("shared")
     # The ideal rate of the cores the stack has: all of them shared, all but the load generator's pinned.

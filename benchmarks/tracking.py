@@ -47,7 +47,8 @@ def smoothing_table(recordings: list[Recording]) -> dict[str, dict[str, Any]]:
     """The chosen tracker with other smoothing settings: flicker against delay."""
     rows = {}
     for name, (tau, margin) in SMOOTHING.items():
-        result = evaluate(recordings, lambda: Chosen(TrackerConfig(smoothing_s=tau, hysteresis=margin)))
+        result = evaluate(recordings, lambda tau=tau, margin=margin: Chosen(TrackerConfig(smoothing_s=tau,
+                                                                                          hysteresis=margin)))
         rows[name] = {"flicker_per_min": result["flicker_per_min"], "follow_frames": result["follow_frames"]}
     return rows
 
@@ -79,7 +80,7 @@ def appearance_study(recordings: list[Recording]) -> dict[str, dict[str, float]]
             vectors: dict[int, list[np.ndarray]] = defaultdict(list)
             for frame in rec.frames[::3]:
                 for actor, box in frame.truth:
-                    for face, crop in zip(frame.faces, frame.crops):
+                    for face, crop in zip(frame.faces, frame.crops, strict=True):
                         truth = [[box[0], box[1], box[2] - box[0], box[3] - box[1]]]
                         if mm.distances.iou_matrix(truth, [_xywh(face.box)], max_iou=1.0)[0, 0] < 0.4:
                             vectors[rec.cast[rec.scenario.actors[actor].slot_at(frame.index)].row].append(fn(crop))
@@ -88,10 +89,10 @@ def appearance_study(recordings: list[Recording]) -> dict[str, dict[str, float]]
                 for x in range(0, len(a) - 1, 2):
                     same.append(appearance_distance(a[x], a[x + 1]))
                 for b in people[i + 1:]:
-                    for x, y in zip(a[::2], b[::2]):
+                    for x, y in zip(a[::2], b[::2], strict=False):
                         other.append(appearance_distance(x, y))
         crop = recordings[0].frames[0].crops[0]
-        us = min(timeit.repeat(lambda: fn(crop), number=500, repeat=5)) / 500 * 1e6  # best of 5: a loaded machine
+        us = min(timeit.repeat(lambda fn=fn, crop=crop: fn(crop), number=500, repeat=5)) / 500 * 1e6  # best of 5
         same_a, other_a = np.array(same), np.array(other)
         auc = float((same_a[:, None] < other_a[None, :]).mean()) if len(same) and len(other) else float("nan")
         results[name] = {"dims": int(fn(crop).size), "us_per_crop": round(us, 1),
@@ -121,7 +122,8 @@ def markdown(results: dict[str, Any]) -> str:
               "|---|" + "---:|" * len(results["trackers"])]
     scenarios = list(next(iter(results["trackers"].values()))["switches_by_scenario"])
     for s in scenarios:
-        lines.append(f"| {s} | " + " | ".join(str(r["switches_by_scenario"][s]) for r in results["trackers"].values()) + " |")
+        counts = (str(r["switches_by_scenario"][s]) for r in results["trackers"].values())
+        lines.append(f"| {s} | " + " | ".join(counts) + " |")
     lines += ["", "Smoothing, on the chosen tracker (flicker on constant expressions; frames to follow a change, "
               f"median / max; the model alone needs {results['smoothing_model_alone']}):", "",
               "| smoothing | flicker / min | follow a change (frames) |", "|---|---:|---:|"]
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(results)
     print(table)
     cost = results["integration"]
-    print(f"\nAs integrated (docs/TRACKING.md, Callers): {cost['bytes_per_face']['bytes'] - cost['bytes_per_face']['none']:.0f} "
+    added = cost["bytes_per_face"]["bytes"] - cost["bytes_per_face"]["none"]
+    print(f"\nAs integrated (docs/TRACKING.md, Callers): {added:.0f} "
           f"bytes more per face in a result message, decoded in {cost['decode_us_per_face']['bytes']} µs; "
           f"the gateway's tracker call {cost['track_us_per_face']} µs per face, "
           f"{cost['track_us_per_empty_frame']} µs per frame without faces.")

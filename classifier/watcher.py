@@ -23,8 +23,8 @@ import redis
 
 from sentivis import registry, streams
 from sentivis.contract import ModelFileError
-from sentivis.stages.classify import EmotionModel
 from sentivis.settings import Settings
+from sentivis.stages.classify import EmotionModel
 
 log = logging.getLogger(__name__)
 

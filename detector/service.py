@@ -98,7 +98,8 @@ class DetectorService(StreamWorker):
             crops = [self.outcome(*item) for item in work]
         else:
             crops = [future.result() for future in [self._pool.submit(self.outcome, *item) for item in work]]
-        self._publish(client, [entry_id for entry_id, _, _ in decoded], [(m, c) for (m, _, _), c in zip(work, crops)])
+        outcomes = [(message, c) for (message, _, _), c in zip(work, crops, strict=True)]
+        self._publish(client, [entry_id for entry_id, _, _ in decoded], outcomes)
 
     def _decode(self, entry_id: bytes, fields: dict[bytes, bytes]) -> tuple[FrameMessage | None, bytes]:
         try:

@@ -19,9 +19,9 @@ from gateway.analyze import WORKER_ERROR_STATUS, ImageRejected, max_request_byte
 from gateway.openapi import openapi_document
 from sentivis import jobs, redis_io, registry, training
 from sentivis.errors import FRAME_ERRORS
-from sentivis.stages.present import present
 from sentivis.records import SessionRefused, check_session_name
 from sentivis.settings import Settings
+from sentivis.stages.present import present
 
 log = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -110,7 +110,7 @@ def analyze():
         return error(500, FRAME_ERRORS["internal_error"], "internal_error")
     body = msgspec.to_builtins(event)
     if with_appearance == "1":
-        for face, given in zip(body["faces"], message.faces):
+        for face, given in zip(body["faces"], message.faces, strict=True):
             vector = given.appearance_vector()
             face["appearance"] = None if vector is None else vector.astype(float).round(4).tolist()
     if session_name is not None:

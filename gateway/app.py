@@ -13,9 +13,9 @@ from flask_cors import CORS
 from werkzeug.routing import PathConverter
 
 from gateway import prometheus
+from gateway.admission import Admission
 from gateway.api import api
 from gateway.auth import protect_rest
-from gateway.admission import Admission
 from gateway.backlog import BacklogSampler
 from gateway.connections import Connections
 from gateway.frames import FrameQueue
@@ -35,7 +35,8 @@ PLACEHOLDER_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"
 <h1>Sentivis gateway is running</h1>
 <p>The browser app is not built yet: run <code>make frontend</code> (or <code>make up</code>, which builds it).</p>
 <p>Readiness: <code id="ready">checking...</code></p>
-<script>fetch('readyz').then(r => r.json()).then(j => {document.getElementById('ready').textContent = JSON.stringify(j)})</script>
+<script>fetch('readyz').then(r => r.json())
+  .then(j => {document.getElementById('ready').textContent = JSON.stringify(j)})</script>
 </body></html>"""
 
 
@@ -109,7 +110,8 @@ def socket_server(parser: str, settings: Settings, async_mode: str, sessions_ope
     limit = settings.max_connections + max(100, settings.max_connections // 10) if settings.max_connections else 0
     return SocketServer(parser, limit, sessions_open, async_mode=async_mode,
                         cors_allowed_origins=list(settings.cors_origins) or None, async_handlers=False,
-                        max_http_buffer_size=settings.max_message_bytes, ping_interval=10, ping_timeout=10, logger=logging.getLogger("gateway.socketio"),
+                        max_http_buffer_size=settings.max_message_bytes, ping_interval=10, ping_timeout=10,
+                        logger=logging.getLogger("gateway.socketio"),
                         engineio_logger=logging.getLogger("gateway.engineio"))
 
 

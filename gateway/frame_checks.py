@@ -90,5 +90,6 @@ def validate_frame(payload: Any, settings: Settings) -> ValidFrame:
         raise
     if width * height > settings.max_frame_pixels or width <= 0 or height <= 0:
         raise FrameRejected("image_too_large", frame_id,
-                            f"the image claims {width}x{height} pixels; the limit is {settings.max_frame_pixels} pixels")
+                            f"the image claims {width}x{height} pixels; the limit is {settings.max_frame_pixels}"
+                            " pixels")
     return ValidFrame(frame_id, image, width, height)

@@ -39,10 +39,22 @@ from typing import Any, Callable
 import redis
 
 from sentivis import redis_io, streams
-from sentivis.records import (FrameRecord, Gap, Models, SessionRefused, SessionStarted, SessionStopped,
-                              check_session_name, encode, is_session_id, models_of, new_session_id, person_rows,
-                              session_settings)
 from sentivis.protocol import Inference
+from sentivis.records import (
+    FrameRecord,
+    Gap,
+    Models,
+    SessionRefused,
+    SessionStarted,
+    SessionStopped,
+    check_session_name,
+    encode,
+    is_session_id,
+    models_of,
+    new_session_id,
+    person_rows,
+    session_settings,
+)
 from sentivis.settings import Settings
 
 __all__ = ["Recording", "SessionRefused"]

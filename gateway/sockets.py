@@ -17,9 +17,9 @@ from socketio.exceptions import ConnectionRefusedError
 
 from gateway import prometheus
 from gateway.auth import connect_token, token_matches
-from gateway.frames import FrameQueue
 from gateway.connections import Connection, Connections
 from gateway.frame_checks import FrameRejected, validate_frame
+from gateway.frames import FrameQueue
 from gateway.limits import AddressLimiter
 from gateway.proxies import TrustedProxies
 from gateway.recording import Recording, SessionRefused

@@ -15,10 +15,11 @@ import redis
 
 from benchmarks.measure import percentiles
 from reliability import verdict
-from sentivis import redis_io, streams as names
+from sentivis import redis_io
+from sentivis import streams as names
+from sentivis.settings import get_settings
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
-from sentivis.settings import get_settings
 from toolkit.stack import Stack
 
 MAX_RSS_GROWTH = 0.10

@@ -38,7 +38,7 @@ def _fits(shape: list[Any], expected: tuple[int, ...]) -> bool:
     either the expected size or symbolic (the probe run below checks those)."""
     dynamic = lambda dim: dim is None or isinstance(dim, str)  # noqa: E731
     return (len(shape) == len(expected) + 1 and dynamic(shape[0])
-            and all(dynamic(d) or d == e for d, e in zip(shape[1:], expected)))
+            and all(dynamic(d) or d == e for d, e in zip(shape[1:], expected, strict=False)))
 
 
 def check_session(session: Any) -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from sentivis.settings import REPO_ROOT
 from toolkit import processes as stack
 from toolkit.postgres import PostgresServer
-from toolkit.samples import FER_CSV  # noqa: F401  (re-exported for callers)
-from sentivis.settings import REPO_ROOT
 from toolkit.processes import free_port  # noqa: F401  re-exported for callers
+from toolkit.samples import FER_CSV  # noqa: F401  (re-exported for callers)
 
 REPO = REPO_ROOT
 

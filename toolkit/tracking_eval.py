@@ -84,7 +84,7 @@ class Greedy:
         track["smoothed"] = mean
         best = int(mean.argmax())
         return {"label": EMOTIONS[best], "confidence": round(float(mean[best]), 4),
-                "probabilities": {label: round(float(p), 4) for label, p in zip(EMOTIONS, mean)},
+                "probabilities": {label: round(float(p), 4) for label, p in zip(EMOTIONS, mean, strict=True)},
                 "raw": msgspec.to_builtins(emotion)}
 
 
@@ -130,7 +130,8 @@ class NorfairReid:
             if obj.id is None or all(obj.last_detection is not d for d in detections):
                 continue
             face = faces[obj.last_detection.data]
-            smoother = self.smoothers.setdefault(obj.id, EmotionSmoother(self.config.smoothing_s, self.config.hysteresis))
+            smoother = self.smoothers.setdefault(obj.id, EmotionSmoother(self.config.smoothing_s,
+                                                                         self.config.hysteresis))
             out.append({"box": msgspec.to_builtins(face.box), "score": face.score, "id": obj.id,
                         "emotion": msgspec.to_builtins(smoother.update(face.emotion, 1 / FPS))})
         return out
@@ -179,7 +180,7 @@ def matches(recording: Recording, outputs: list[list[dict]]):
     import motmetrics as mm
 
     acc = mm.MOTAccumulator(auto_id=True)
-    for frame, out in zip(recording.frames, outputs):
+    for frame, out in zip(recording.frames, outputs, strict=True):
         gt = np.array([[b[0], b[1], b[2] - b[0], b[3] - b[1]] for _, b in frame.truth]).reshape(-1, 4)
         hyp = np.array([_xywh(f["box"]) for f in out]).reshape(-1, 4)
         acc.update([a for a, _ in frame.truth], [f["id"] for f in out], mm.distances.iou_matrix(gt, hyp, max_iou=0.5))
@@ -312,7 +313,7 @@ def integration_cost(recordings: list[Recording]) -> dict[str, Any]:
         if form != "list":
             return {k.encode(): v for k, v in encode(message).items()}
         meta = msgspec.to_builtins(message)  # the alternative not taken: msgpack has no float16, 9 bytes a number
-        for face, given in zip(meta["faces"], faces):
+        for face, given in zip(meta["faces"], faces, strict=True):
             face["appearance"] = given.appearance_vector().tolist()
         return {b"meta": msgpack.packb(meta, use_bin_type=True), b"data": b""}
 
@@ -331,7 +332,7 @@ def integration_cost(recordings: list[Recording]) -> dict[str, Any]:
                 if to_array:
                     f["appearance"] = to_array(f["appearance"])
 
-    decode_s = {form: min(timeit.repeat(lambda: unpack_all(form), number=1, repeat=5)) for form in entries}
+    decode_s = {form: min(timeit.repeat(lambda form=form: unpack_all(form), number=1, repeat=5)) for form in entries}
 
     def tracking_s(with_faces: bool) -> float:
         """The best of three replays (a loaded machine) of every recording, decoded as the gateway does."""

@@ -174,7 +174,8 @@ def _widths(text: str) -> tuple[int, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer", description="Train, evaluate and export the emotion CNN.")
+    parser = argparse.ArgumentParser(prog="python -m trainer",
+                                     description="Train, evaluate and export the emotion CNN.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train on FER-2013 (CSV, CSV.GZ or class folders)")

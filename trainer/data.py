@@ -215,7 +215,8 @@ def _read_class_folders(split_dir: Path) -> tuple[np.ndarray, np.ndarray]:
             except (UnidentifiedImageError, OSError) as exc:
                 raise DataError(f"{file}: not a readable image ({exc})") from None
             if grey.size != (IMAGE_SIZE, IMAGE_SIZE):
-                raise DataError(f"{file}: expected {IMAGE_SIZE}x{IMAGE_SIZE} pixels, found {grey.size[0]}x{grey.size[1]}")
+                raise DataError(f"{file}: expected {IMAGE_SIZE}x{IMAGE_SIZE} pixels, found "
+                                f"{grey.size[0]}x{grey.size[1]}")
             images.append(np.asarray(grey, dtype=np.uint8))
             labels.append(label)
     if not images:

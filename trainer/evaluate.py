@@ -83,7 +83,7 @@ def format_report(report: dict) -> str:
         lines.append(f"{name:<10}{s['precision']:>10.3f}{s['recall']:>10.3f}{s['f1']:>10.3f}{s['support']:>10}")
     names = list(report["per_class"])
     lines += ["", "confusion (rows true, columns predicted)", " " * 10 + "".join(f"{n[:7]:>8}" for n in names)]
-    for name, row in zip(names, report["confusion_matrix"]):
+    for name, row in zip(names, report["confusion_matrix"], strict=True):
         lines.append(f"{name:<10}" + "".join(f"{v:>8}" for v in row))
     return "\n".join(lines)
 

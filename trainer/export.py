@@ -57,7 +57,7 @@ def _softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 def _split_summary(split: FaceSplit, used_for: str) -> dict:
     return {"name": split.name, "size": len(split), "used_for": used_for,
-            "class_counts": dict(zip(EMOTIONS, split.class_counts()))}
+            "class_counts": dict(zip(EMOTIONS, split.class_counts(), strict=True))}
 
 
 def _history_summary(history: list[dict], best_epoch: int) -> dict:

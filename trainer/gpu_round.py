@@ -238,7 +238,7 @@ def run_round(data_path: str, out: str | Path, device: str = "cuda", minutes: fl
         summary = {"data": {k: v for k, v in data.items() if k != "fingerprints"}, "device": device,
                    "gpu": torch.cuda.get_device_name() if device.startswith("cuda") and torch.cuda.is_available()
                    else None, "dry_run": dry_run, "minutes": minutes, "teacher_minutes": teacher_minutes,
-                   "teachers": [_teacher_summary(r, c, work) for r, c in zip(recipes, children)],
+                   "teachers": [_teacher_summary(r, c, work) for r, c in zip(recipes, children, strict=True)],
                    "ensemble": {"candidates": [p.stem for p in candidates], "steps": steps,
                                 "chosen": [p.stem for p in chosen],
                                 "val_accuracy": steps[-1]["ensemble_val_accuracy"] if steps else None},

@@ -82,13 +82,14 @@ def build_ema(cfg: TrainConfig, model: torch.nn.Module) -> AveragedModel | None:
         if averaged[0].is_floating_point():
             torch._foreach_lerp_(averaged, current, 1 - decay)
         else:  # BatchNorm's num_batches_tracked: the same average, truncated to an integer
-            for a, c in zip(averaged, current):
+            for a, c in zip(averaged, current, strict=True):
                 a.copy_(a * decay + c * (1 - decay))
 
     return AveragedModel(model, multi_avg_fn=average, use_buffers=True)
 
 
-def loss_fn(cfg: TrainConfig, logits: torch.Tensor, targets: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+def loss_fn(cfg: TrainConfig, logits: torch.Tensor, targets: torch.Tensor,
+            teacher: torch.Tensor | None) -> torch.Tensor:
     """Cross-entropy on the (possibly mixed) label distribution, plus distillation when teachers are given.
 
     Distillation (Hinton et al. 2015): KL(teacher_T || student_T) * T^2 with both distributions
@@ -176,7 +177,7 @@ def plan_epochs(run: Run, val_size: int, minutes: float) -> int:
     probe.optimizer = build_optimizer(run.cfg, probe.model)
     probe.model.train()
     times = []
-    for i in range(3 + PLAN_STEPS):
+    for _ in range(3 + PLAN_STEPS):
         idx = torch.randint(len(run.labels), (run.cfg.batch_size,), generator=probe.generator)
         started = time.perf_counter()
         train_step(probe, idx, run.cfg.learning_rate * 1e-3)

@@ -171,6 +171,8 @@ def stream_rows(engine: Engine, session_id: str, fmt: str) -> Iterator[bytes]:
                         "time_s": time_s, "time": at, "seq": seq, "frame_id": frame_id, "face_id": person,
                         "box": {"x": x, "y": y, "width": w, "height": h}, "score": _round(score),
                         "label": label, "confidence": _round(confidence),
-                        "probabilities": None if smoothed[0] is None else dict(zip(EMOTIONS, map(_round, smoothed))),
-                        "raw": None if raw[0] is None else dict(zip(EMOTIONS, (_round(v, 6) for v in raw)))}))
+                        "probabilities": None if smoothed[0] is None else dict(zip(EMOTIONS, map(_round, smoothed),
+                                                                                       strict=True)),
+                        "raw": None if raw[0] is None else dict(zip(EMOTIONS, (_round(v, 6) for v in raw),
+                                                                    strict=True))}))
             yield buffer.getvalue().encode() if fmt == "csv" else b"\n".join(chunk) + b"\n"

@@ -52,8 +52,8 @@ def _rows_of(records: Iterable[Record]) -> dict[str, list]:
                 out["faces"].append({
                     "session_id": sid, "seq": record.seq, "person_id": person.id, "x": x, "y": y, "width": w,
                     "height": h, "score": person.score, "label": person.label, "confidence": person.confidence,
-                    **dict(zip(EMOTIONS, person.probabilities or NO_PROBABILITIES)),
-                    **dict(zip(schema.RAW, person.raw or NO_PROBABILITIES))})
+                    **dict(zip(EMOTIONS, person.probabilities or NO_PROBABILITIES, strict=True)),
+                    **dict(zip(schema.RAW, person.raw or NO_PROBABILITIES, strict=True))})
                 key = (sid, person.id)
                 first_seen[key] = min(first_seen.get(key, record.seq), record.seq)
             if record.models is not None:

@@ -1,6 +1,7 @@
 """The classify stage: face crops -> each face's Emotion (the model in ONNX Runtime, CPU) and appearance.
 
-`classify` (sentivis/stages/__init__.py has the whole journey) and the model it runs. `EmotionModel.load` (and `from_bytes`) refuses a file that breaks the model file contract
+`classify` (sentivis/stages/__init__.py has the whole journey) and the model it runs.
+`EmotionModel.load` (and `from_bytes`) refuses a file that breaks the model file contract
 (sentivis.contract) with ModelFileError. Needs onnxruntime: the detector and gateway images do
 not import this module.
 """
@@ -18,8 +19,8 @@ import onnxruntime as ort
 from sentivis.contract import CROP_SIZE, INPUT_NAME, LABELS, OUTPUT_NAME, ModelFileError, check_session, to_input
 from sentivis.labels import NUM_EMOTIONS
 from sentivis.protocol import Emotion, EmotionInfo, Face
-from sentivis.tracking.appearance import appearance_bytes
 from sentivis.registry import read_card
+from sentivis.tracking.appearance import appearance_bytes
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ def not_loaded_info(path: str | None, source: str = "file") -> EmotionInfo:
 def emotion_of(probabilities: np.ndarray) -> Emotion:
     """One face's model output -> its Emotion, probabilities in label order."""
     best = int(np.argmax(probabilities))
-    return Emotion(LABELS[best], float(probabilities[best]), {label: float(p) for label, p in zip(LABELS, probabilities)})
+    return Emotion(LABELS[best], float(probabilities[best]),
+                   {label: float(p) for label, p in zip(LABELS, probabilities, strict=True)})
 
 
 def classify(model: EmotionModel | None, faces: list[Face], crops: np.ndarray) -> None:

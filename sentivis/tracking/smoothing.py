@@ -16,7 +16,8 @@ def probabilities_of(emotion: Emotion) -> np.ndarray:
     try:
         return np.array([given[label] for label in EMOTIONS], dtype=np.float64)
     except KeyError as exc:
-        raise ValueError(f"an emotion needs a probability for each of {', '.join(EMOTIONS)}; {exc} is missing") from None
+        raise ValueError(f"an emotion needs a probability for each of {', '.join(EMOTIONS)}; {exc} is "
+                         "missing") from None
 
 
 class EmotionSmoother:
@@ -47,4 +48,4 @@ class EmotionSmoother:
         if self.shown is None or self.mean[best] - self.mean[self.shown] >= self.hysteresis:
             self.shown = best
         mean = self.mean.round(4).tolist()
-        return ShownEmotion(EMOTIONS[self.shown], mean[self.shown], dict(zip(EMOTIONS, mean)), raw=emotion)
+        return ShownEmotion(EMOTIONS[self.shown], mean[self.shown], dict(zip(EMOTIONS, mean, strict=True)), raw=emotion)

@@ -111,7 +111,7 @@ class PersonTracker:
         clean = _unoccluded(checked)
         people = self._people_for(matched, checked, clean)
         out = []
-        for face, obj, person, ok in zip(checked, matched, people, clean):
+        for face, obj, person, ok in zip(checked, matched, people, clean, strict=True):
             person.went_behind = not ok
             if ok:
                 person.clean_box = face.face.box
@@ -134,7 +134,8 @@ class PersonTracker:
         then anyway: no need to step through it)."""
         if timestamp_ms is None:
             return 1
-        if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float)) or not math.isfinite(timestamp_ms):
+        if (isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float))
+                or not math.isfinite(timestamp_ms)):
             raise ValueError(f"timestamp_ms must be a finite number of milliseconds; got {timestamp_ms!r}")
         if self._origin is None or timestamp_ms < self._last_ms:
             steps = 1

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from toolkit.samples import astronaut_frame, pasted_frame
 from tests.analyze.media import video_frames, write_video
 from tests.conftest import REPO
 from tests.pipeline.conftest import emotion_weights
+from toolkit.samples import astronaut_frame, pasted_frame
 
 VIDEO_FRAMES = 12
 

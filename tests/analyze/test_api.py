@@ -13,14 +13,13 @@ from PIL import Image
 
 from sentivis import redis_io
 from sentivis.labels import EMOTIONS
-from toolkit.samples import astronaut_frame, huge_header_jpeg, jpeg, pasted_frame
-from toolkit.processes import free_port, wait_http
-from toolkit.stack import Stack
-from toolkit.samples import iou
 from tests.analyze.conftest import png_bytes, run_cli
 from tests.analyze.media import face_places
 from tests.conftest import RedisServer
 from tests.pipeline.conftest import stack_env
+from toolkit.processes import free_port, wait_http
+from toolkit.samples import astronaut_frame, huge_header_jpeg, iou, jpeg, pasted_frame
+from toolkit.stack import Stack
 
 MAX_FRAME_BYTES = 300_000  # small, so a too-large image is cheap to send
 TOKEN = "analyze-test-token"  # the module's gateway wants it, as a deployed one would

@@ -16,12 +16,11 @@ import pytest
 from sentivis.labels import EMOTIONS
 from sentivis.sessions import db, queries
 from sentivis.settings import Settings
-from toolkit.processes import free_port
-from toolkit.samples import astronaut_frame, pasted_frame
-from toolkit.samples import iou
 from tests.analyze.conftest import VIDEO_FRAMES, blank_frames, run_cli
 from tests.analyze.media import PEOPLE, comings_and_goings, count_frames, face_places, write_video
 from tests.conftest import REPO
+from toolkit.processes import free_port
+from toolkit.samples import astronaut_frame, iou, pasted_frame
 
 MIN_IOU = 0.45  # the detector's box is tighter than the pasted square (the detector tests use 0.5)
 
@@ -209,7 +208,7 @@ def test_a_video_kept_as_a_session_has_the_csvs_rows(media, tmp_path, database_u
     stored = list(csv.DictReader(io.StringIO(b"".join(queries.stream_rows(engine, session_id, "csv")).decode())))
     assert len(stored) == len(analysed) > 0
     in_order = sorted(analysed, key=lambda row: (int(row["frame_index"]), int(row["face_id"])))  # frames, then people
-    for mine, theirs in zip(stored, in_order):
+    for mine, theirs in zip(stored, in_order, strict=True):
         assert (mine["frame_id"], mine["face_id"], mine["label"]) == (theirs["frame_index"], theirs["face_id"],
                                                                      theirs["label"])
         assert float(mine["time_s"]) == pytest.approx(float(theirs["time_s"]) - float(analysed[0]["time_s"]), abs=2e-3)

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from PIL import Image
 from schemathesis.specs.openapi.media_types import unregister_all
 
-from toolkit.samples import astronaut_frame, jpeg, pasted_frame
 from sentivis.settings import SHIPPED_MODEL, Settings
 from toolkit.processes import free_port, wait_http
+from toolkit.samples import astronaut_frame, jpeg, pasted_frame
 from toolkit.stack import Stack
 
 TOKEN = "schemathesis-token"

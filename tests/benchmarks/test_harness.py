@@ -23,7 +23,7 @@ def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)  # the harness stops the stack it started
         stdout, stderr = proc.communicate(timeout=60)
-        raise AssertionError("the harness did not finish in 200 s:\n" + stdout[-2000:] + stderr[-2000:])
+        raise AssertionError("the harness did not finish in 200 s:\n" + stdout[-2000:] + stderr[-2000:]) from None
     assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
     report = json.loads(out.read_text())
 
@@ -33,7 +33,8 @@ def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
     cores = sorted(os.sched_getaffinity(0))
     assert report["modes"]["shared"]["stack_cpus"] == report["modes"]["shared"]["load_cpus"] == cores
     # Pinned: the load generator on the last core, the stack on the others, apart.
-    assert report["modes"]["pinned"]["load_cpus"] == cores[-1:] and report["modes"]["pinned"]["stack_cpus"] == cores[:-1]
+    pinned = report["modes"]["pinned"]
+    assert pinned["load_cpus"] == cores[-1:] and pinned["stack_cpus"] == cores[:-1]
     for step in (shared, pinned):
         check_step(step)
     assert report["targets"] == []  # targets are judged only on the scenarios that ran

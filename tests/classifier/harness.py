@@ -14,8 +14,8 @@ import redis
 from classifier.service import ClassifierService
 from sentivis import redis_io, streams
 from sentivis.protocol import Box, DetectorInfo, Face, FrameMessage, Models, decode, pack_crops
-from toolkit.samples import fer_faces
 from sentivis.settings import Settings
+from toolkit.samples import fer_faces
 
 GATEWAY = "gw-test"
 _consumers = itertools.count(1)

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from sentivis.contract import ModelFileError
-from sentivis.stages.classify import EmotionModel, card_accuracy
 from sentivis.labels import NUM_EMOTIONS
+from sentivis.stages.classify import EmotionModel, card_accuracy
 from tests.classifier.conftest import export
 from tests.classifier.harness import real_faces
 

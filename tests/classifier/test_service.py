@@ -11,13 +11,13 @@ import redis
 import torch
 
 from sentivis import registry, streams
-from sentivis.stages.classify import EmotionModel
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE
-from toolkit.processes import Service, free_port, redis_server
+from sentivis.stages.classify import EmotionModel
 from sentivis.tracking.appearance import appearance
 from tests.classifier.conftest import export, install
 from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings, wait_for
+from toolkit.processes import Service, free_port, redis_server
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_faces_get_emotions_in_label_order(start, model_files):
     (result,) = ends.results(1)
     assert result.frame_id == 7 and result.error is None
     want = expected(model_files["a"], faces)
-    for face, probs in zip(result.faces, want):
+    for face, probs in zip(result.faces, want, strict=True):
         emotion = face.emotion
         assert list(emotion.probabilities) == list(EMOTIONS)
         got = np.array(list(emotion.probabilities.values()))
@@ -58,7 +58,7 @@ def test_faces_get_emotions_in_label_order(start, model_files):
         assert emotion.label == EMOTIONS[int(np.argmax(probs))]
         assert emotion.confidence == pytest.approx(float(probs.max()), abs=1e-6)
     assert [f.box.x for f in result.faces] == [0, 10, 20]  # the detector's fields stay
-    for face, crop in zip(result.faces, faces):  # each face's look, for the gateway's tracker, as float16
+    for face, crop in zip(result.faces, faces, strict=True):  # each face's look, for the gateway's tracker, as float16
         assert face.appearance_vector().dtype == APPEARANCE_DTYPE
         np.testing.assert_array_equal(face.appearance_vector(), appearance(crop).astype(APPEARANCE_DTYPE))
     info = result.models.emotion

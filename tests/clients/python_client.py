@@ -54,7 +54,8 @@ class Inbox:
 
 
 def answer_to(frame_id):
-    return lambda name, p: name in ("inference", "frame_error") and isinstance(p, dict) and p.get("frame_id") == frame_id
+    return lambda name, p: (name in ("inference", "frame_error") and isinstance(p, dict)
+                            and p.get("frame_id") == frame_id)
 
 
 def client(parser: str) -> socketio.Client:

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from sentivis.labels import EMOTIONS
-from toolkit.samples import astronaut_frame, pasted_frame
 from sentivis.settings import SHIPPED_MODEL
-from toolkit.stack import Stack
-from toolkit.samples import iou
 from tests.clients import python_client
+from toolkit.samples import astronaut_frame, iou, pasted_frame
+from toolkit.stack import Stack
 
 NODE_DIR = Path(__file__).parent / "node"
 TOKEN = "conformance-token-0123456789"
@@ -66,7 +65,7 @@ def check(report: dict, parser: str, places: list[list[dict]], stack: Stack) -> 
     assert report["transport"] == "websocket"
     answers = report["answers"]
     assert [a["event"] for a in answers] == ["inference"] * len(places), answers
-    for answer, boxes in zip(answers, places):
+    for answer, boxes in zip(answers, places, strict=True):
         assert len(answer["faces"]) == len(boxes), answer
         for box in boxes:
             best = max(answer["faces"], key=lambda f: iou(f["box"], box))

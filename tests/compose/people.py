@@ -43,7 +43,7 @@ for address in addresses:
 for i, sio in enumerate(clients):  # every one open at once; each in turn sends a frame (not a burst)
     sio.emit("frame", {"frame_id": i, "image": frame})
     with answered:
-        answered.wait_for(lambda: len(report["answers"]) == i + 1, timeout=30)
+        answered.wait_for(lambda i=i: len(report["answers"]) == i + 1, timeout=30)
 for sio in clients:
     sio.disconnect()
 print(json.dumps(report))

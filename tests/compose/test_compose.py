@@ -11,29 +11,27 @@ SENTIVIS_HTTP_PORT the host port of nginx (a free port if unset).
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import os
 import shlex
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
 import uuid
 from pathlib import Path
 
-import ipaddress
-import sys
-
 import pytest
 
 from sentivis import streams
-from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
-from toolkit.processes import free_port, get_json
-from toolkit.samples import astronaut_frame, pasted_frame
-from toolkit.samples import iou
 from tests.conftest import FER_CSV
+from toolkit.client import FrameClient
+from toolkit.processes import free_port, get_json
+from toolkit.samples import astronaut_frame, iou, pasted_frame
 
 REPO = Path(__file__).resolve().parents[2]
 # A free port unless told: a user's own stack (or anything else) on 8080 must not fail the test.

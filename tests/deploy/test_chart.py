@@ -330,7 +330,8 @@ def test_the_sentinel_component_runs_a_master_a_replica_and_three_sentinels(tmp_
     sentinels = docs.one("StatefulSet", "sentivis-redis-sentinel")
     assert nodes["spec"]["replicas"] == 2 and sentinels["spec"]["replicas"] == 3
     # master and replica never share a node
-    anti = nodes["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    affinity = nodes["spec"]["template"]["spec"]["affinity"]
+    anti = affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     assert anti[0]["topologyKey"] == "kubernetes.io/hostname"
     config = docs.config()
     service, port = config["SENTIVIS_REDIS_SENTINELS"].split(":")

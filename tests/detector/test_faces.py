@@ -2,11 +2,10 @@
 import numpy as np
 import pytest
 
-from toolkit import samples
 from sentivis.protocol import Box
-from sentivis.stages.detect import DecodeError, FaceDetector, clip_box, crop_face, crop_faces, decode, to_grey
-from toolkit.samples import ASTRONAUT_FACE, PASTED, astronaut, compose, fer_faces, huge_header_jpeg, jpeg
-from toolkit.samples import iou
+from sentivis.stages.detect import DecodeError, FaceDetector, clip_box, crop_face, crop_faces, decode
+from toolkit import samples
+from toolkit.samples import ASTRONAUT_FACE, PASTED, astronaut, compose, fer_faces, huge_header_jpeg, iou, jpeg
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,8 @@ def test_decode_jpeg_gives_rgb():
     assert abs(int(rgb[120, 160, 0]) - 200) <= 3 and rgb[120, 160, 2] <= 3
 
 
-@pytest.mark.parametrize("data", [b"", b"not a jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 40, jpeg(np.zeros((8, 8, 3), np.uint8))[:30]])
+@pytest.mark.parametrize("data", [b"", b"not a jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 40,
+                                  jpeg(np.zeros((8, 8, 3), np.uint8))[:30]])
 def test_decode_jpeg_rejects_garbage(data):
     with pytest.raises(DecodeError):
         decode(data)

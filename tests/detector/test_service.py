@@ -10,9 +10,8 @@ import redis
 
 from sentivis import redis_io, streams
 from sentivis.protocol import Box, DetectorInfo, FrameMessage, Stamps, decode, unpack_crops
-from toolkit.samples import astronaut_frame, jpeg, pasted_frame
 from toolkit.processes import Service, free_port, redis_server, wait_redis
-from toolkit.samples import iou
+from toolkit.samples import astronaut_frame, iou, jpeg, pasted_frame
 
 GATEWAY = "gw-test"
 RESULTS = streams.results_stream(GATEWAY)
@@ -57,7 +56,8 @@ def send_frame(client: redis.Redis, frame_id: int, data: bytes, age_s: float = 0
     redis_io.add(client, streams.FRAMES, message, data, maxlen=1000)
 
 
-def wait_entries(client: redis.Redis, stream: str, count: int, timeout: float = 20.0) -> list[tuple[FrameMessage, bytes]]:
+def wait_entries(client: redis.Redis, stream: str, count: int,
+                 timeout: float = 20.0) -> list[tuple[FrameMessage, bytes]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         entries = client.xrange(stream)

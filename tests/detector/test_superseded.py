@@ -5,8 +5,8 @@ import time
 
 from detector.service import DetectorService, newest_per_connection
 from sentivis.protocol import FrameMessage, decode, encode
-from toolkit.samples import astronaut_frame
 from sentivis.settings import Settings
+from toolkit.samples import astronaut_frame
 
 
 def entry(entry_id: bytes, sid: str, frame_id: int, gateway: str = "gw") -> tuple[bytes, dict[bytes, bytes]]:

@@ -1,8 +1,8 @@
 """The real gateway process (`python -m gateway`) on a free port, against the test's Redis."""
 import pytest
 
-from toolkit.processes import Service, wait_http
 from tests.conftest import free_port
+from toolkit.processes import Service, wait_http
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def start_gateway(redis_url, tmp_path):
             try:
                 wait_http(url + "/healthz")
             except TimeoutError:
-                raise AssertionError(service.log())
+                raise AssertionError(service.log()) from None
         return url, service
 
     yield start

@@ -16,9 +16,9 @@ import redis
 
 from gateway.admission import Admission, Backlog
 from sentivis import redis_io, streams
+from sentivis.protocol import EmotionInfo, Models, decode
 from toolkit.adaptive import AdaptiveRate
 from toolkit.client import FrameClient
-from sentivis.protocol import EmotionInfo, Models, decode
 from toolkit.samples import jpeg
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
@@ -187,7 +187,7 @@ def test_a_flood_is_refused_overloaded_while_a_light_client_gets_every_frame(ove
     flood = [FrameClient(url) for _ in range(4)]
     light = FrameClient(url)
     try:
-        for i, client in enumerate(flood):  # 4 x 40 fps against a worker serving 25
+        for client in flood:  # 4 x 40 fps against a worker serving 25
             client.start([GOOD], 40.0, first_frame_id=1, duration=5.0)
         time.sleep(1.0)  # the gateway has measured the workers' rate by then
         light.start([GOOD], 2.0, first_frame_id=1, duration=3.0)

@@ -12,10 +12,10 @@ import urllib.request
 import numpy as np
 import pytest
 
-from toolkit.client import FrameClient
-from toolkit.samples import astronaut_frame
 from tests.conftest import REPO
 from tests.pipeline.conftest import start_stack
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
 
 IDLE = 300
 CAMERAS, FPS, SECONDS = 3, 6, 10

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from gateway.frame_checks import FrameRejected, validate_frame
-from toolkit.samples import huge_header_jpeg, jpeg
 from sentivis.settings import Settings
+from toolkit.samples import huge_header_jpeg, jpeg
 
 SETTINGS = Settings(max_frame_bytes=200_000, max_frame_pixels=1920 * 1200)
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))

@@ -7,12 +7,12 @@ import pytest
 import redis
 
 from sentivis import redis_io, streams
-from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE, Box, Emotion, EmotionInfo, Face, Models, decode
-from toolkit.samples import huge_header_jpeg, jpeg
-from toolkit.processes import get_json
 from tests.conftest import free_port
+from toolkit.client import FrameClient
+from toolkit.processes import get_json
+from toolkit.samples import huge_header_jpeg, jpeg
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
 
@@ -40,7 +40,7 @@ def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1,
     while len(answered) < count and time.monotonic() < deadline:
         reply = client.xreadgroup("test-workers", "w", {streams.FRAMES: ">"}, count=count, block=200)
         for _, entries in reply or []:
-            for entry_id, fields in entries:
+            for _, fields in entries:
                 message, data = decode(fields)
                 assert data.startswith(b"\xff\xd8")  # binary JPEG, not base64
                 now = time.time()
@@ -70,7 +70,8 @@ def test_health_ready_and_metrics(gateway, redis_url):
     assert status == 503 and body["redis"] is True and body["detectors"] == 0
     client = redis.Redis.from_url(redis_url)
     redis_io.heartbeat(client, "detector", "d1", {"service": "detector"}, 60)
-    redis_io.heartbeat(client, "classifier", "c1", {"service": "classifier", "model": {"ready": True, "version": "v1"}}, 60)
+    redis_io.heartbeat(client, "classifier", "c1",
+                       {"service": "classifier", "model": {"ready": True, "version": "v1"}}, 60)
     # Workers beat, but no frame is answered: not ready, the probe says why.
     status, body = get_json(gateway + "/readyz")
     assert status == 503 and (body["detectors"], body["classifiers"]) == (1, 1) and not body["probe"]["ready"]

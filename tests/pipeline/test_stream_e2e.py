@@ -3,12 +3,11 @@ import time
 
 import numpy as np
 
-from toolkit.client import FrameClient
 from sentivis.labels import EMOTIONS
-from toolkit.samples import astronaut_frame, jpeg, pasted_frame
-from toolkit.processes import get_json
-from toolkit.samples import iou
 from tests.pipeline.conftest import start_stack
+from toolkit.client import FrameClient
+from toolkit.processes import get_json
+from toolkit.samples import astronaut_frame, iou, jpeg, pasted_frame
 
 BLANK = jpeg(np.full((240, 320, 3), 120, np.uint8))
 

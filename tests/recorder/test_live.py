@@ -10,11 +10,11 @@ import urllib.request
 
 import pytest
 
-from toolkit.client import FrameClient
-from toolkit.samples import pasted_frame
-from toolkit.processes import get_json
-from toolkit.stack import Stack
 from tests.pipeline.conftest import stack_env
+from toolkit.client import FrameClient
+from toolkit.processes import get_json
+from toolkit.samples import pasted_frame
+from toolkit.stack import Stack
 
 PARSERS = ("default", "msgpack")
 

@@ -84,7 +84,7 @@ def test_the_summary_is_the_pages(engine):
     labels = ["happy", "happy", "sad", "sad", "sad", "neutral"]
     times = [0.0, 0.5, 1.0, 1.5, 4.0, 4.25]  # 1.5 -> 4.0: away
     frames = []
-    for seq, (label, t) in enumerate(zip(labels, times)):
+    for seq, (label, t) in enumerate(zip(labels, times, strict=True)):
         person = r.PersonRow(7, (10, 10, 50, 60), 0.9, label, 0.5 + seq / 10, (1 / 7,) * 7, (1 / 7,) * 7)
         frames.append(r.FrameRecord(sid, seq, T0 + t, seq, 320, 240, [person]))
     frames.append(r.FrameRecord(sid, 6, T0 + 4.5, 6, 320, 240, [r.PersonRow(8, (0, 0, 9, 9), 0.8)]))
@@ -128,8 +128,8 @@ def test_the_csv_has_the_pages_columns_and_one_row_per_person_per_frame_streamed
     lines = b"".join(queries.stream_rows(engine, sid, "jsonl")).decode().splitlines()
     assert len(lines) == 60
     obj = json.loads(lines[14])
-    assert obj["raw"] == dict(zip(EMOTIONS, person.raw))
-    assert obj["probabilities"] == dict(zip(EMOTIONS, person.probabilities))
+    assert obj["raw"] == dict(zip(EMOTIONS, person.raw, strict=True))
+    assert obj["probabilities"] == dict(zip(EMOTIONS, person.probabilities, strict=True))
 
 
 def test_a_deleted_session_is_gone_and_its_late_records_are_not_written_back(engine):

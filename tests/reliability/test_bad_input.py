@@ -6,10 +6,10 @@ import time
 import pytest
 
 from reliability.fuzz import bad_frames
-from toolkit.client import FrameClient
-from toolkit.samples import astronaut_frame
-from toolkit.processes import get_json
 from tests.pipeline.conftest import start_stack
+from toolkit.client import FrameClient
+from toolkit.processes import get_json
+from toolkit.samples import astronaut_frame
 
 MAX_FRAME_BYTES = 300_000
 GOOD_RATE = 4  # fps: modest, so the good client tests answers, not the machine's saturation

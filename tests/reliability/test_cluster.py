@@ -13,8 +13,8 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from sentivis import jobs, redis_io, registry, streams
-from toolkit.processes import free_port, redis_server, wait_redis
 from tests.classifier.conftest import model_files  # noqa: F401 (a fixture)
+from toolkit.processes import free_port, redis_server, wait_redis
 
 KEYS = [streams.FRAMES, streams.FACES, streams.results_stream("gw1"), streams.heartbeat_key("detector", "d-1"),
         streams.MODEL_ACTIVE, streams.MODEL_VERSIONS, streams.MODEL_SHIPPED, streams.model_bytes_key("ab" * 32),
@@ -36,7 +36,7 @@ def cluster(tmp_path_factory):
             nodes.append(redis_server(port, folder, folder / "log", name=f"cluster-{port}",
                                       args=["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
                                             "--cluster-config-file", str(folder / "nodes.conf")]).start())
-        for port, node in zip(ports, nodes):
+        for port, node in zip(ports, nodes, strict=True):
             wait_redis(f"redis://127.0.0.1:{port}", process=node)
         subprocess.run([shutil.which("redis-cli"), "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
                         "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)

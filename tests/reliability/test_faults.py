@@ -5,10 +5,10 @@ import time
 
 import pytest
 
+from tests.pipeline.conftest import emotion_weights
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 from toolkit.stack import Stack
-from tests.pipeline.conftest import emotion_weights
 
 RATE = 5  # fps per client
 AFTER_FAULT_CODES = {"inference", "expired", "timeout", "unavailable", "too_many_in_flight"}

@@ -12,10 +12,10 @@ import time
 import pytest
 
 from reliability.packets import RawSocket, hostile_packets, hostile_polling
+from tests.pipeline.conftest import start_stack
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 from toolkit.stack import Stack
-from tests.pipeline.conftest import start_stack
 
 PARSERS = ("default", "msgpack")
 

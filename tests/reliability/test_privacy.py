@@ -4,11 +4,11 @@ import os
 import time
 from pathlib import Path
 
+from tests.conftest import REPO
+from tests.pipeline.conftest import stack_env
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame, pasted_frame
 from toolkit.stack import Stack
-from tests.conftest import REPO
-from tests.pipeline.conftest import stack_env
 
 LONGEST_LOG_LINE = 2000  # a 48x48 crop is 2,304 bytes and a frame far more: neither fits in a line
 

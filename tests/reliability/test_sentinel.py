@@ -12,13 +12,13 @@ import time
 import pytest
 
 from sentivis import jobs, redis_io, registry
-from toolkit.client import FrameClient
-from toolkit.samples import astronaut_frame
 from sentivis.settings import Settings, SettingsError, settings_from_env
-from toolkit.sentinel import SentinelRedis
-from toolkit.stack import Stack
 from tests.pipeline.conftest import stack_env
 from tests.trainer.conftest import TINY_WIDTHS, fer_rows, write_fer_csv  # noqa: F401 (a fixture)
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame
+from toolkit.sentinel import SentinelRedis
+from toolkit.stack import Stack
 
 RATE = 5  # frames per second
 FRAME_TIMEOUT_MS = 5000
@@ -133,5 +133,6 @@ def test_losing_the_master_while_clients_stream_is_followed_by_every_service(sen
     assert registry.model_bytes(db, registry.active_record(db))
     deadline = time.monotonic() + 60
     while stack.readiness().get("models", {}).get("emotion", {}).get("version") != done["model_version"]:
-        assert time.monotonic() < deadline, f"the classifier does not serve {done['model_version']}: {stack.readiness()}"
+        assert time.monotonic() < deadline, (f"the classifier does not serve {done['model_version']}: "
+                                             f"{stack.readiness()}")
         time.sleep(0.2)

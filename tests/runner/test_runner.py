@@ -12,11 +12,11 @@ import psutil
 import redis
 
 from sentivis import redis_io
-from toolkit.client import FrameClient
-from toolkit.samples import astronaut_frame
-from toolkit.processes import free_port
 from tests.conftest import REPO
 from tests.pipeline.conftest import emotion_weights
+from toolkit.client import FrameClient
+from toolkit.processes import free_port
+from toolkit.samples import astronaut_frame
 
 
 class RunnerProcess:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.processes import free_port
 from tests.swarm.harness import REPO, Docker, Netns, Stack, Swarm, WorkerDaemon, wait_until
+from toolkit.processes import free_port
 
 TOKEN = uuid.uuid4().hex
 # A free port unless told: a user's own stack (or anything else) on 8080 must not fail the test.

@@ -34,7 +34,8 @@ def redis_only_stack(path):
 
 @pytest.fixture(scope="module")
 def redis(docker, swarm, tmp_path_factory):
-    stack = Stack(docker, f"svredis{uuid.uuid4().hex[:6]}", redis_only_stack(tmp_path_factory.mktemp("redis") / "s.yml"),
+    stack = Stack(docker, f"svredis{uuid.uuid4().hex[:6]}",
+                  redis_only_stack(tmp_path_factory.mktemp("redis") / "s.yml"),
                   {})
     probe = ""
     try:
@@ -56,7 +57,7 @@ def redis(docker, swarm, tmp_path_factory):
 
 def sentinel_view(cli, sentinel: str) -> dict[str, str]:
     flat = cli(sentinel, "sentinel", "master", "sentivis", port=26379)
-    return dict(zip(flat[::2], flat[1::2]))
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def replication(cli, host: str) -> dict[str, str]:

@@ -18,8 +18,15 @@ import pytest
 import socketio
 
 from sentivis import streams
-from tests.compose.test_compose import (FrameClient, astronaut_frame, face_results, iou, pasted_frame,
-                                        results_flow_again, stream_frames)
+from tests.compose.test_compose import (
+    FrameClient,
+    astronaut_frame,
+    face_results,
+    iou,
+    pasted_frame,
+    results_flow_again,
+    stream_frames,
+)
 from tests.swarm.conftest import TOKEN, URL, get
 from tests.swarm.harness import REPO, Stack, wait_until
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 from collections import defaultdict
 
 from toolkit.sequences import FPS, Recording
-from toolkit.tracking_eval import (Chosen, Greedy, flicker_changes, follow_delay, integration_cost, matches, run,
-                                   shared_ids)
+from toolkit.tracking_eval import (
+    Chosen,
+    Greedy,
+    flicker_changes,
+    follow_delay,
+    integration_cost,
+    matches,
+    run,
+    shared_ids,
+)
 
 FOLLOW_WITHIN = 5  # frames (1/3 s at 15 fps) to show a real change of expression
 

@@ -154,7 +154,7 @@ def test_hysteresis_holds_a_label_against_a_close_second():
             lead, second = ("sad", "neutral") if i % 2 else ("neutral", "sad")
             probs = {e: 0.0 for e in EMOTIONS} | {lead: 0.52, second: 0.48}
             labels.append(smoother.update(Emotion(lead, 0.52, probs), 1 / 15).label)
-        shown.append(sum(a != b for a, b in zip(labels, labels[1:])))
+        shown.append(sum(a != b for a, b in zip(labels, labels[1:], strict=False)))
     assert shown[0] == 19 and shown[1] == 0
 
 
@@ -246,7 +246,8 @@ def test_appearance_as_a_result_message_carries_it():
     np.testing.assert_allclose(vectors[0], appearance(crops[0]), atol=1e-3)
     tracker = PersonTracker()
     first = tracker.update(decoded.faces, timestamp_ms=0)
-    swapped = [msgspec.structs.replace(f, box=other.box) for f, other in zip(decoded.faces, decoded.faces[::-1])]
+    swapped = [msgspec.structs.replace(f, box=other.box)
+               for f, other in zip(decoded.faces, decoded.faces[::-1], strict=True)]
     tracker.update([], timestamp_ms=1500)  # both out of view for longer than motion predicts them
     back = tracker.update(swapped, timestamp_ms=1600)  # each back where the other was: known by their look
     assert [f.id for f in back] == [f.id for f in first]

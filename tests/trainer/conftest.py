@@ -37,7 +37,7 @@ def write_fer_csv(path: Path, rows: list[tuple[str, str]], sizes: dict[str, int]
     with opener(path, "wt", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["emotion", "pixels", "Usage"])
-        for (emotion, pixels), usage in zip(rows, usages):
+        for (emotion, pixels), usage in zip(rows, usages, strict=True):
             writer.writerow([emotion, pixels, usage])
     return path
 

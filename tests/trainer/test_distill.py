@@ -13,9 +13,9 @@ from sentivis.training import TrainConfig
 from tests.trainer.conftest import SPLIT_SIZES, TINY_WIDTHS, write_fer_csv
 from trainer import teachers
 from trainer.augment import mix_batch
+from trainer.checkpoint import load_model
 from trainer.cli import build_parser, main
 from trainer.data import load_dataset
-from trainer.checkpoint import load_model
 from trainer.model import EmotionNet, ResEmotionNet, count_multiply_adds
 from trainer.predict import predict_logits, ten_crops, to_float
 from trainer.train import Schedule, train
