@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.analyze import FORM_FIELD, IMAGE_TYPES
-from sentivis import jobs, training
-from sentivis.labels import EMOTIONS
+from sentivis import jobs, protocol, training
 from sentivis.settings import Settings
 
 
@@ -17,49 +16,17 @@ def _error(description: str) -> dict[str, Any]:
     return _json({"$ref": "#/components/schemas/Error"}, description)
 
 
-BOX = {"type": "object", "required": ["x", "y", "width", "height"],
-       "properties": {k: {"type": "integer"} for k in ("x", "y", "width", "height")},
-       "description": "the detector's face box in image pixels"}
-
-PROBABILITIES = {"type": "object", "required": list(EMOTIONS),
-                 "properties": {label: {"type": "number", "minimum": 0, "maximum": 1} for label in EMOTIONS}}
-
-EMOTION = {"type": ["object", "null"], "description": "null when no emotion model is loaded",
-           "properties": {"label": {"type": "string", "enum": list(EMOTIONS)},
-                          "confidence": {"type": "number"},
-                          "probabilities": PROBABILITIES,
-                          "raw": {"type": "object", "description": "the model's own output before smoothing"}}}
-
-INFERENCE = {
-    "type": "object",
-    "required": ["frame_id", "width", "height", "faces", "models", "latency"],
-    "properties": {
-        "frame_id": {"type": "integer"},
-        "width": {"type": "integer"},
-        "height": {"type": "integer"},
-        "faces": {"type": "array", "items": {
-            "type": "object", "required": ["id", "box", "score", "emotion"],
-            "properties": {"id": {"type": "integer"}, "box": BOX, "score": {"type": "number"},
-                           "emotion": EMOTION,
-                           "appearance": {"type": ["array", "null"], "items": {"type": "number"},
-                                          "description": "only with POST /api/v1/analyze?appearance=1: the "
-                                                         "face's appearance vector (64 numbers, unit length), "
-                                                         "for a client that tracks a sequence of images "
-                                                         "with sentivis.tracking.PersonTracker"}}}},
-        "models": {"type": "object", "properties": {
-            "emotion": {"type": "object", "properties": {"ready": {"type": "boolean"},
-                                                         "version": {"type": ["string", "null"]},
-                                                         "accuracy": {"type": ["number", "null"]}}},
-            "detector": {"type": "object"}}},
-        "latency": {"type": "object", "additionalProperties": {"type": "number"},
-                    "description": "milliseconds: server_ms, queue_ms, decode_ms, detect_ms, classify_ms"},
-        "dropped_frames": {"type": "integer"},
-        "session": {"type": "object", "required": ["id", "name"],
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
-                    "description": "only with POST /api/v1/analyze?session=NAME: the recorded session of this "
-                                   "image (written by the recorder shortly after the answer)"},
-    },
-}
+# The answer of POST /analyze: the `inference` event's record (sentivis/protocol.py, one definition
+# for the wire, this document and the page), with what only this endpoint adds.
+ANALYSIS = {"allOf": [{"$ref": "#/components/schemas/Inference"}], "properties": {
+    "faces": {"items": {"properties": {"appearance": {
+        "type": "array", "items": {"type": "number"},
+        "description": "only with appearance=1: the face's appearance vector (64 numbers, unit length), for a "
+                       "client that tracks a sequence of images with sentivis.tracking.PersonTracker"}}}},
+    "session": {"type": "object", "required": ["id", "name"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                "description": "only with session=NAME: the recorded session of this image (written by the "
+                               "recorder shortly after the answer)"}}}
 
 
 def analyze_body(settings: Settings) -> dict[str, Any]:
@@ -250,7 +217,7 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
                                 "description": "store the answer as a recorded session of this name"}],
                 "requestBody": analyze_body(settings),
                 "responses": {
-                    "200": _json({"$ref": "#/components/schemas/Inference"}, "the faces and their emotions"),
+                    "200": _json(ANALYSIS, "the faces and their emotions"),
                     "400": _error("not an image, an unsupported type, no image field, a bad appearance "
                                   "parameter or session name"),
                     "413": _error("more bytes or pixels than the limits"),
@@ -329,7 +296,7 @@ def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
         "security": [{"bearerToken": []}, {}],
         "components": {"securitySchemes": {"bearerToken": {"type": "http", "scheme": "bearer"}},
                        "responses": {"Unauthorized": UNAUTHORIZED}, "schemas": {
-            "Inference": INFERENCE,
+            **protocol.event_schemas(ref_template="#/components/schemas/{name}"),
             "TrainingJob": TRAINING_JOB,
             "Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string"}, "code": {"type": "string"}}},

@@ -14,8 +14,9 @@ msgpack, gateway/transport.py):
 A stream entry has two fields: `meta`, the FrameMessage in msgpack, and `data`, raw bytes (the
 JPEG for frames, the crops as uint8 48x48 planes for faces, empty for results); nothing is base64.
 Times are Unix epoch seconds (float) stamped by each stage (`Stamps`); `latency()` turns them into
-the per-stage split that `inference` events carry. frontend/src/lib/types.ts mirrors the client's
-records (tests/docs checks the fields match).
+the per-stage split that `inference` events carry. The events' JSON Schema (`event_schemas`) is
+the OpenAPI document's and the page's: frontend/src/lib/protocol.ts is generated from it
+(`sentivis schema`), and tests check both are current.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from sentivis.contract import CROP_SIZE
 from sentivis.errors import FRAME_ERRORS
+from sentivis.labels import EMOTIONS
 
 # The gateway's Socket.IO endpoints, by parser (docs/PROTOCOL.md): the default one (JSON text with
 # binary attachments) where any client lands with its library's defaults, and MessagePack, where a
@@ -35,6 +37,12 @@ SOCKETIO_PATHS = {"default": "socket.io", "msgpack": "socket.io-msgpack"}
 
 APPEARANCE_DTYPE = np.dtype("<f2")  # the appearance vector on the wire: little-endian float16
 Pixels = Annotated[int, msgspec.Meta(ge=0)]
+# The schema names the labels (the page's types follow); decoding does not check them: the model
+# card and the classifier's contract test do.
+Label = Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(EMOTIONS)})]
+Probabilities = Annotated[dict[str, float], msgspec.Meta(extra_json_schema={
+    "properties": {e: {"type": "number", "minimum": 0, "maximum": 1} for e in EMOTIONS},
+    "required": list(EMOTIONS)})]
 
 
 class Box(msgspec.Struct, frozen=True):
@@ -49,9 +57,9 @@ class Box(msgspec.Struct, frozen=True):
 class Emotion(msgspec.Struct):
     """One face's emotion model output: probabilities in label order (sentivis.labels)."""
 
-    label: str
+    label: Label
     confidence: float
-    probabilities: dict[str, float]
+    probabilities: Probabilities
 
 
 class ShownEmotion(Emotion):
@@ -174,6 +182,26 @@ class Limits(msgspec.Struct):
     max_frames_per_second: float
     max_frame_bytes: int
     max_frame_pixels: int
+
+
+# What a client gets, by event name; `session` and `session_error` are described in docs/PROTOCOL.md.
+EVENTS: dict[str, type[msgspec.Struct]] = {"limits": Limits, "inference": Inference, "frame_error": FrameError}
+
+
+def event_schemas(ref_template: str = "#/$defs/{name}") -> dict[str, dict]:
+    """JSON Schema of every record an event carries, by record name (Inference, TrackedFace, Box,
+    ...), referring to each other with ref_template: the OpenAPI document's components and the
+    source of the page's types."""
+    return msgspec.json.schema_components(list(EVENTS.values()), ref_template=ref_template)[1]
+
+
+def events_schema() -> dict:
+    """One JSON Schema document: each event's payload by event name, the records under $defs."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "SentivisEvents",
+            "description": "What a client gets from the gateway, by Socket.IO event (docs/PROTOCOL.md).",
+            "type": "object", "additionalProperties": False, "required": list(EVENTS),
+            "properties": {name: {"$ref": f"#/$defs/{record.__name__}"} for name, record in EVENTS.items()},
+            "$defs": event_schemas()}
 
 
 _ENCODER = msgspec.msgpack.Encoder()

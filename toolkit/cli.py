@@ -5,6 +5,7 @@
     sentivis bench              the benchmarks (benchmarks/, also `python -m benchmarks`)
     sentivis chaos|soak|audit   fault injection, a long run, the dependency audit (reliability/)
     sentivis config             the settings: their values here, or docs/CONFIGURATION.md's table
+    sentivis schema             the events' JSON Schema, which the page's types are generated from
 
 Each command is its module's own `main(argv, prog)`, imported only when it runs, so the command
 line stays quick and needs only what that command needs. `python -m sentivis` is the same.
@@ -24,6 +25,7 @@ COMMANDS = {
     "soak": ("reliability.__main__", "a long run at 70%% of saturation: errors, memory, stream lengths"),
     "audit": ("reliability.__main__", "known vulnerabilities in requirements/*.txt and frontend/"),
     "config": ("sentivis.settings", "the SENTIVIS_* settings as this environment sets them; --docs: their table"),
+    "schema": ("toolkit.schema", "the JSON Schema of the events a client gets; --write: the page's copy"),
 }
 # The reliability commands share one parser, which takes the command's name first.
 NAMED = {"chaos", "soak", "audit"}

@@ -2,11 +2,11 @@ import { CONNECTION_WORDS } from "../lib/connectionWords";
 import type { Connection } from "../hooks/useGatewaySocket";
 import type { LiveStats } from "../lib/liveStats";
 import type { Readiness } from "../lib/api";
-import type { ModelStatus } from "../lib/types";
+import type { DetectorInfo, EmotionInfo } from "../lib/types";
 
 interface Props {
-  emotionModel: ModelStatus | null;
-  detectorModel: ModelStatus | null;
+  emotionModel: Partial<EmotionInfo> | null;
+  detectorModel: DetectorInfo | null;
   readiness: Readiness | null;
   stats: LiveStats | null;
   connection: Connection;
@@ -16,12 +16,8 @@ const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 
 const rate = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(1));
 export const percent = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : "–");
 
-function modelAccuracy(model: ModelStatus | null): number | null {
-  if (!model) return null;
-  if (typeof model.accuracy === "number") return model.accuracy;
-  const card = model.card as { metrics?: { accuracy?: number; test_accuracy?: number } } | undefined;
-  return card?.metrics?.test_accuracy ?? card?.metrics?.accuracy ?? null;
-}
+const modelAccuracy = (model: Partial<EmotionInfo> | null): number | null =>
+  typeof model?.accuracy === "number" ? model.accuracy : null;
 
 export function StatusCards({ emotionModel, detectorModel, readiness, stats, connection }: Props) {
   const ready = Boolean(emotionModel?.ready);
@@ -43,7 +39,7 @@ export function StatusCards({ emotionModel, detectorModel, readiness, stats, con
         <dl className="kv">
           <dt>Version</dt><dd data-testid="model-version">{emotionModel?.version ?? "–"}</dd>
           <dt>Accuracy</dt><dd data-testid="model-accuracy">{percent(modelAccuracy(emotionModel))}</dd>
-          <dt>Detector</dt><dd>{detectorModel ? (detectorModel.ready === false ? "not ready" : String(detectorModel.name ?? detectorModel.version ?? "ready")) : readiness ? `${readiness.detectors ?? 0} running` : "–"}</dd>
+          <dt>Detector</dt><dd>{detectorModel ? (detectorModel.ready === false ? "not ready" : String(detectorModel.name ?? "ready")) : readiness ? `${readiness.detectors ?? 0} running` : "–"}</dd>
           <dt>Services</dt><dd>{readiness ? `${readiness.detectors ?? 0} detector · ${readiness.classifiers ?? 0} classifier` : "–"}</dd>
         </dl>
       </article>

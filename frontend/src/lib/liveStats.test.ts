@@ -3,7 +3,7 @@ import { LiveStatsBook } from "./liveStats";
 import type { Inference } from "./types";
 
 const answer = (frame_id: number, server_ms: number, dropped_frames = 0): Inference => ({
-  frame_id, width: 320, height: 240, faces: [], latency: { server_ms, detect_ms: server_ms / 2 }, dropped_frames,
+  frame_id, width: 320, height: 240, faces: [], models: {}, latency: { server_ms, queue_ms: 0, detect_ms: server_ms / 2 }, dropped_frames,
 });
 
 describe("LiveStatsBook", () => {

@@ -126,7 +126,7 @@ export class SessionIds {
   }
 
   /** The faces of one answer with the session's ids. */
-  map(faces: readonly Face[]): Face[] {
+  map<F extends Face>(faces: readonly F[]): F[] {
     return faces.map((f) => {
       const id = f.id + this.offset;
       this.highest = Math.max(this.highest, id);

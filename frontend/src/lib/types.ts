@@ -1,57 +1,17 @@
-// The wire contract with the gateway (docs/PROTOCOL.md).
+// The wire contract with the gateway (docs/PROTOCOL.md): the records are generated from the
+// gateway's own definitions (protocol.ts, from sentivis/protocol.py); the page's names for them here.
+import type { DetectorInfo, Emotion as ModelOutput, EmotionInfo, TrackedFace } from "./protocol";
+
+export type { Box, FrameError, Inference, Latency, Limits, SentivisEvents } from "./protocol";
+
 export const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const;
 export type Emotion = (typeof EMOTIONS)[number];
 
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface EmotionReading {
-  label: Emotion;
-  confidence: number;
-  probabilities: Record<Emotion, number>;
-}
-
-export interface Face {
-  id: number;
-  box: Box;
-  score: number;
-  emotion: EmotionReading | null;
-}
-
-export interface ModelStatus {
-  ready?: boolean;
-  version?: string | null;
-  accuracy?: number | null;
-  [key: string]: unknown;
-}
-
-export interface Latency {
-  server_ms?: number;
-  queue_ms?: number;
-  decode_ms?: number;
-  detect_ms?: number;
-  classify_ms?: number;
-}
-
-export interface Inference {
-  frame_id: number;
-  width: number;
-  height: number;
-  faces: Face[];
-  models?: { emotion?: ModelStatus; detector?: ModelStatus };
-  latency?: Latency;
-  dropped_frames?: number;
-}
-
-export interface FrameError {
-  frame_id: number | null;
-  code: string;
-  message: string;
-}
+/** An emotion as the page reads it: label, confidence, probabilities (a shown one also has `raw`). */
+export type EmotionReading = ModelOutput;
+/** A person in the frame: id, box, score and emotion; an `inference` event's faces are these. */
+export type Face = Omit<TrackedFace, "emotion"> & { emotion: EmotionReading | null };
+export type { DetectorInfo, EmotionInfo };
 
 export const EMOTION_COLORS: Record<Emotion, string> = {
   angry: "#f87171",
