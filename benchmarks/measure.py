@@ -98,7 +98,7 @@ class CpuMeter:
 
     @staticmethod
     def _cpu(proc: psutil.Process, children: bool = True) -> float:
-        """The process and its children (gunicorn's worker is a child of its arbiter)."""
+        """The process and its children (a baseline tree's gateway ran its gunicorn worker as a child)."""
         total = 0.0
         try:
             family = [proc, *(proc.children(recursive=True) if children else [])]

@@ -23,7 +23,8 @@ from toolkit.samples import sample_frames
 
 
 def service_pids(pids: dict[str, int]) -> dict[str, int]:
-    """The processes doing the work: gunicorn's worker rather than its arbiter; no redis."""
+    """The processes doing the work (a baseline tree's gateway ran under gunicorn: its worker, not the
+    arbiter); no redis."""
     out = {}
     for name, pid in pids.items():
         if name == "redis":

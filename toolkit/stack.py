@@ -167,7 +167,7 @@ class Stack:
         return len(self.processes[name].pids)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
-        """Signal one process and its children (kill -9 of the gateway means gunicorn's worker too)."""
+        """Signal one process and its children."""
         process = self.processes[name]
         pid = process.pid
         process.kill(sig, wait=self._supervisor is None)
