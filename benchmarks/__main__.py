@@ -90,12 +90,16 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks") -> i
     parser.add_argument("--log-dir", type=Path, help="service logs (default: a temporary folder)")
     parser.add_argument("--services-root", type=Path,
                         help="run the services from this checkout instead (to measure a change before/after)")
+    parser.add_argument("--socketio-path", help="the Socket.IO path of the services' gateway (an older checkout's "
+                                                   "one path, e.g. socket.io; default: the MessagePack endpoint)")
     args = parser.parse_args(argv)
 
-    if args.services_root:
+    if args.services_root or args.socketio_path:
         from benchmarks import scenarios
 
-        scenarios.SERVICES_ROOT = args.services_root.resolve()
+        scenarios.SERVICES_ROOT = (args.services_root or scenarios.SERVICES_ROOT).resolve()
+        if args.socketio_path:
+            scenarios.CLIENT_OPTIONS["socketio_path"] = args.socketio_path
     scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
     unknown = set(scenarios) - set(ALL)
     if unknown:

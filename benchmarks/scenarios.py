@@ -53,8 +53,10 @@ class Plan:
                    sweep_fractions=QUICK_SWEEP_FRACTIONS, overload_multiples=QUICK_OVERLOAD_MULTIPLES)
 
 
-# Where the services' code is run from: another checkout measures a before/after (--services-root).
+# Where the services' code is run from: another checkout measures a before/after (--services-root),
+# and how the load clients reach its gateway (--socketio-path: an older gateway had one path).
 SERVICES_ROOT = REPO_ROOT
+CLIENT_OPTIONS: dict[str, Any] = {}
 
 
 def start_sentivis(log_dir: Path, detectors: int = 1, classifiers: int = 1, env: dict[str, str] | None = None,
@@ -103,7 +105,8 @@ def load_step(stack: Stack, frames: list[SampleFrame], clients: int, fps: float,
     waited = settle(stack.pids())
     load_before = os.getloadavg()[0]
     with pinned(cpus.load), StreamSampler(stack.redis_url) as sampler, CpuMeter(stack.pids()) as cpu:
-        result = run_load(stack.url, frames, clients, fps, seconds, adaptive=adaptive)
+        options = {} if stack.name == "monolith" else CLIENT_OPTIONS  # the monolith is this tree's
+        result = run_load(stack.url, frames, clients, fps, seconds, adaptive=adaptive, **options)
     stack.check_alive()
     out = {"label": label, "stack": stack.name, "mode": cpus.mode, **summarise(result), "streams": sampler.summary(),
            "cpu": cpu.summary(sum(1 for r in result.records if r.event == "inference")),
