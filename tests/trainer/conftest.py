@@ -31,13 +31,15 @@ def fer_rows() -> list[tuple[str, str]]:
 
 
 def write_fer_csv(path: Path, rows: list[tuple[str, str]], sizes: dict[str, int] = SPLIT_SIZES) -> Path:
-    """The original emotion,pixels,Usage layout, gzipped when the name ends in .gz."""
+    """The first rows of `rows`, as many as `sizes` adds up to, in the original emotion,pixels,Usage
+    layout; gzipped when the name ends in .gz."""
     usages = [usage for usage, n in sizes.items() for _ in range(n)]
+    assert len(rows) >= len(usages), f"{len(rows)} rows for {len(usages)} places"
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "wt", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["emotion", "pixels", "Usage"])
-        for (emotion, pixels), usage in zip(rows, usages, strict=True):
+        for (emotion, pixels), usage in zip(rows[:len(usages)], usages, strict=True):
             writer.writerow([emotion, pixels, usage])
     return path
 
