@@ -15,8 +15,9 @@ from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE
 from sentivis.stages.classify import EmotionModel
 from sentivis.tracking.appearance import appearance
-from tests.classifier.conftest import export, install
-from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings, wait_for
+from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings
+from tests.support.models import export, install
+from tests.support.waiting import wait_for
 from toolkit.processes import Service, free_port, redis_server
 
 
@@ -189,7 +190,7 @@ def test_a_malformed_message_gets_an_error_and_the_next_is_answered(start, model
     first, second = ends.results(2)
     assert first.frame_id == 1 and first.error == "internal_error"
     assert second.frame_id == 2 and second.error is None and second.faces[1].emotion is not None
-    wait_for(lambda: ends.pending() == 0, what="every message acknowledged")
+    wait_for(lambda: ends.pending() == 0, "every message acknowledged", 20)
     assert service.thread.is_alive()
 
 
@@ -198,7 +199,7 @@ def test_reconnects_after_redis_comes_back(model_files, tmp_path):
     url = f"redis://127.0.0.1:{port}/0"
     server = redis_server(port, tmp_path).start()
     try:
-        ends = wait_for(lambda: _try_ends(url, port), 10, "private redis-server up")
+        ends = wait_for(lambda: _try_ends(url, port), "private redis-server up", 10)
         settings = service_settings(url, model_files["a"])
         ends.consumer = settings.consumer_name
         service = ServiceThread(settings)
@@ -207,9 +208,9 @@ def test_reconnects_after_redis_comes_back(model_files, tmp_path):
             server.stop()
             time.sleep(0.5)  # the service now sees a dead Redis and backs off
             server = redis_server(port, tmp_path).start()  # a fresh, empty Redis on the same address
-            wait_for(lambda: _try_ends(url, port), 10, "redis-server back")
+            wait_for(lambda: _try_ends(url, port), "redis-server back", 10)
             ends.wait_heartbeat(lambda hb: hb["ready"])  # reconnected: heartbeat back
-            wait_for(lambda: _has_group(ends.client), 10, "consumer group recreated")
+            wait_for(lambda: _has_group(ends.client), "consumer group recreated", 10)
             ends._last_id = b"0-0"
             ends.send((5, real_faces(1)))
             (result,) = ends.results(1)

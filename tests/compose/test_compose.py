@@ -28,10 +28,9 @@ import pytest
 
 from sentivis import streams
 from sentivis.labels import EMOTIONS
-from tests.conftest import FER_CSV
 from toolkit.client import FrameClient
 from toolkit.processes import free_port, get_json
-from toolkit.samples import astronaut_frame, iou, pasted_frame
+from toolkit.samples import FER_CSV, astronaut_frame, iou, pasted_frame
 
 REPO = Path(__file__).resolve().parents[2]
 # A free port unless told: a user's own stack (or anything else) on 8080 must not fail the test.

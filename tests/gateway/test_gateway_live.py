@@ -9,9 +9,8 @@ import redis
 from sentivis import redis_io, streams
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE, Box, Emotion, EmotionInfo, Face, Models, decode
-from tests.conftest import free_port
 from toolkit.client import FrameClient
-from toolkit.processes import get_json
+from toolkit.processes import free_port, get_json
 from toolkit.samples import huge_header_jpeg, jpeg
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))

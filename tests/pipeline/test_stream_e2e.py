@@ -4,7 +4,7 @@ import time
 import numpy as np
 
 from sentivis.labels import EMOTIONS
-from tests.pipeline.conftest import start_stack
+from tests.support.stack import start_stack
 from toolkit.client import FrameClient
 from toolkit.processes import get_json
 from toolkit.samples import astronaut_frame, iou, jpeg, pasted_frame

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from reliability.fuzz import bad_frames
-from tests.pipeline.conftest import start_stack
+from tests.support.stack import start_stack
 from toolkit.client import FrameClient
 from toolkit.processes import get_json
 from toolkit.samples import astronaut_frame

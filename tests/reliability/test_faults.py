@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.pipeline.conftest import emotion_weights
+from tests.support.stack import emotion_weights
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 from toolkit.stack import Stack

@@ -4,8 +4,8 @@ import os
 import time
 from pathlib import Path
 
-from tests.conftest import REPO
-from tests.pipeline.conftest import stack_env
+from sentivis.settings import REPO_ROOT
+from tests.support.stack import stack_env
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame, pasted_frame
 from toolkit.stack import Stack
@@ -33,7 +33,7 @@ def test_frames_and_crops_reach_no_log_and_no_file_at_debug_level(redis_url, tmp
     for d in (work, tmp, logs):
         d.mkdir()
     stack = Stack(redis_url=redis_url, log_dir=logs, cwd=work,
-                  env=stack_env(PYTHONPATH=str(REPO), TMPDIR=str(tmp), SENTIVIS_LOG_LEVEL="DEBUG"))
+                  env=stack_env(PYTHONPATH=str(REPO_ROOT), TMPDIR=str(tmp), SENTIVIS_LOG_LEVEL="DEBUG"))
     stack.start_ready(timeout=120)
     client = None
     try:

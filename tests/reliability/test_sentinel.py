@@ -13,8 +13,8 @@ import pytest
 
 from sentivis import jobs, redis_io, registry
 from sentivis.settings import Settings, SettingsError, settings_from_env
-from tests.pipeline.conftest import stack_env
-from tests.trainer.conftest import TINY_WIDTHS, fer_rows, write_fer_csv  # noqa: F401 (a fixture)
+from tests.support.fer import TINY_WIDTHS, write_fer_csv
+from tests.support.stack import stack_env
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 from toolkit.sentinel import SentinelRedis
