@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from sentivis.settings import REPO_ROOT
+from tests.support.waiting import wait_for
 from toolkit.client import FrameClient
 
 
@@ -52,3 +53,11 @@ def run_driver(client: str, url: str, parser: str, paths: list[Path], token: str
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
+
+def wait_inferences(client: FrameClient, since: float, count: int, timeout: float) -> None:
+    """Until `count` of the frames a streaming `client` sent from `since` (time.monotonic()) on came
+    back as inferences: results flowing, observed rather than slept on."""
+    try:
+        wait_for(lambda: client.codes(since)["inference"] >= count, f"{count} inferences", timeout, interval=0.1)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the answers to the frames sent since: {dict(client.codes(since))}") from None

@@ -15,7 +15,7 @@ import socketio
 
 from sentivis import streams
 from sentivis.settings import REPO_ROOT
-from tests.support.frames import face_results, results_flow_again, run_driver, stream_frames
+from tests.support.frames import face_results, results_flow_again, run_driver, stream_frames, wait_inferences
 from tests.support.waiting import wait_for
 from tests.swarm.app import TOKEN, URL, client, get
 from tests.swarm.harness import Stack
@@ -234,7 +234,7 @@ def test_losing_the_redis_master_while_a_browser_streams_is_followed_by_every_se
     browser = client().start([image], 5)
     try:
         assert browser.wait_inference_after(time.monotonic(), timeout=60) is not None
-        time.sleep(2)
+        wait_inferences(browser, time.monotonic(), 10, timeout=30)  # results flowing when the master goes
         (container,) = app.stack.containers(old)
         killed_at = time.monotonic()
         docker("kill", container)
@@ -243,7 +243,7 @@ def test_losing_the_redis_master_while_a_browser_streams_is_followed_by_every_se
         failover_s = time.monotonic() - killed_at
         recovery_s = browser.wait_inference_after(killed_at, timeout=120)
         assert recovery_s is not None, "no results after the failover"
-        time.sleep(3)
+        wait_inferences(browser, killed_at + recovery_s, 15, timeout=60)  # and results keep coming
     finally:
         browser.stop()
     try:
