@@ -160,8 +160,8 @@ def test_a_corrupt_model_does_not_replace_the_good_one(start, model_files, tmp_p
     assert service.thread.is_alive()
 
 
-def test_a_registered_version_that_breaks_the_contract_is_not_served(start, model_files, tmp_path):
-    ends, _ = start(model_files["a"])
+def test_a_registered_version_that_breaks_the_contract_is_not_served(start, model_files, tmp_path, monkeypatch):
+    ends, service = start(model_files["a"])
     good = ends.wait_heartbeat(lambda hb: hb["ready"])["model"]
     bad = export(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 7), torch.nn.Softmax(dim=1)),
                  tmp_path / "bad.onnx", input_name="pixels")
@@ -173,8 +173,19 @@ def test_a_registered_version_that_breaks_the_contract_is_not_served(start, mode
     # afterwards changes nothing.
     c = registry.register_model(ends.client, install(model_files["b"], tmp_path / "c.onnx"), {})
     ends.wait_heartbeat(lambda hb: hb["model"]["version"] == c["version"])
+    watcher, served = service.service.watcher, []  # the served model's sha256 after each poll from here on
+    real_poll = watcher.poll
+
+    def poll(client):
+        changed = real_poll(client)
+        served.append(watcher.model.sha256)
+        return changed
+
+    monkeypatch.setattr(watcher, "poll", poll)
     install(model_files["a"], tmp_path / "c.onnx")
-    time.sleep(1.0)  # ten model polls
+    after = len(served)
+    wait_for(lambda: len(served) >= after + 2, "two model polls after the file changed", 10)  # one began after
+    assert set(served) == {c["sha256"]}, served
     hb = ends.wait_heartbeat(lambda hb: True)
     assert hb["model"]["sha256"] == c["sha256"] and hb["last_error"] is None
 
@@ -194,7 +205,7 @@ def test_a_malformed_message_gets_an_error_and_the_next_is_answered(start, model
     assert service.thread.is_alive()
 
 
-def test_reconnects_after_redis_comes_back(model_files, tmp_path):
+def test_reconnects_after_redis_comes_back(model_files, tmp_path, caplog):
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     server = redis_server(port, tmp_path).start()
@@ -206,7 +217,7 @@ def test_reconnects_after_redis_comes_back(model_files, tmp_path):
         try:
             ends.wait_heartbeat(lambda hb: hb["ready"])
             server.stop()
-            time.sleep(0.5)  # the service now sees a dead Redis and backs off
+            wait_for(lambda: "; retrying in " in caplog.text, "the service seeing Redis gone and backing off", 10)
             server = redis_server(port, tmp_path).start()  # a fresh, empty Redis on the same address
             wait_for(lambda: _try_ends(url, port), "redis-server back", 10)
             ends.wait_heartbeat(lambda hb: hb["ready"])  # reconnected: heartbeat back

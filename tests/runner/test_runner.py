@@ -13,7 +13,9 @@ import redis
 
 from sentivis import redis_io
 from sentivis.settings import REPO_ROOT
+from tests.support.processes import running
 from tests.support.stack import emotion_weights
+from tests.support.waiting import wait_for
 from toolkit.client import FrameClient
 from toolkit.processes import free_port
 from toolkit.samples import astronaut_frame
@@ -80,10 +82,10 @@ def test_runner_starts_the_stack_restarts_a_dead_service_and_stops_everything(tm
         assert name == "inference", "no results after the detector restarted"
         assert all(line.startswith("[") for line in runner.lines if line), "every log line is prefixed"
         browser.close()
+        services = psutil.Process(runner.proc.pid).children(recursive=True)  # the restarted detector too
         runner.proc.send_signal(signal.SIGINT)
         assert runner.proc.wait(timeout=30) == 0
-        time.sleep(0.5)
-        assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        wait_for(lambda: not running([*children, *services]), "every service of the runner ended", 10)
     finally:
         if runner.proc.poll() is None:
             runner.proc.kill()
