@@ -1,40 +1,26 @@
-"""Fixtures shared by every test: a private redis-server on a free port, and for the sessions tests a
-private PostgreSQL (toolkit.postgres) and a fresh sessions database on either engine.
+"""Fixtures shared by every test folder: a private redis-server on a free port, for the sessions tests a
+private PostgreSQL (toolkit.postgres) and a fresh sessions database on either engine, and the data the
+trainer, classifier and reliability tests share (real FER-2013 rows, random-weight models).
 
-The processes, clients and face images the tests use are the project's own: toolkit.stack
-(Service, Stack, free_port, get_json, wait_http), toolkit.client (FrameClient) and
-toolkit.samples (astronaut_frame, pasted_frame, fer_faces, ...).
+Helpers the tests import are in tests/support; the processes, clients and face images the tests use
+are the project's own: toolkit.processes (Service, free_port, get_json, wait_http), toolkit.stack
+(Stack), toolkit.client (FrameClient) and toolkit.samples (astronaut_frame, pasted_frame, fer_faces, ...).
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import os
 from pathlib import Path
+from typing import Callable
 
 import pytest
-import redis
 
-from sentivis.settings import REPO_ROOT
-from toolkit import processes as stack
+from tests.support.fer import first_fer_rows
+from tests.support.models import emotion_net
+from tests.support.servers import RedisServer
 from toolkit.postgres import PostgresServer
-from toolkit.processes import free_port  # noqa: F401  re-exported for callers
-from toolkit.samples import FER_CSV  # noqa: F401  (re-exported for callers)
-
-REPO = REPO_ROOT
-
-
-class RedisServer:
-    def __init__(self, tmp: Path):
-        self.port = stack.free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = stack.redis_server(self.port, tmp, log_path=Path(os.devnull)).start()
-        stack.wait_redis(self.url, process=self.process)
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
-
-    def stop(self) -> None:
-        self.process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +61,43 @@ _databases = itertools.count(1)
 ENGINES = ["sqlite", "postgresql"]
 
 
-def new_database_url(engine: str, request, tmp_path: Path) -> str:
-    """A fresh, empty sessions database on `engine` -> its URL (SQLite: a file in tmp_path)."""
-    if engine == "sqlite":
-        return f"sqlite:///{tmp_path / 'sessions.db'}"
-    return request.getfixturevalue("postgres_server").create_database(f"sessions_{os.getpid()}_{next(_databases)}")
+@pytest.fixture
+def new_database(request, tmp_path) -> Callable[[str], str]:
+    """new_database(engine) -> the URL of a fresh, empty sessions database on "sqlite" (a file in
+    tmp_path) or "postgresql" (a database of the session's private server, started on first use)."""
+    def new(engine: str) -> str:
+        if engine == "sqlite":
+            return f"sqlite:///{tmp_path / 'sessions.db'}"
+        server = request.getfixturevalue("postgres_server")
+        return server.create_database(f"sessions_{os.getpid()}_{next(_databases)}")
+
+    return new
 
 
 @pytest.fixture(params=ENGINES)
-def database_url(request, tmp_path) -> str:
+def database_url(request, new_database) -> str:
     """A fresh sessions database, once on SQLite and once on PostgreSQL (the test runs twice)."""
-    return new_database_url(request.param, request, tmp_path)
+    return new_database(request.param)
+
+
+@pytest.fixture(scope="session")
+def fer_rows() -> list[tuple[str, str]]:
+    """The first rows of the real FER-2013 CSV as (emotion, pixels) strings, as many as
+    tests.support.fer.SPLIT_SIZES adds up to."""
+    return first_fer_rows()
+
+
+@pytest.fixture(scope="session")
+def model_files(tmp_path_factory) -> dict[str, Path]:
+    """Two contract-conforming models with different weights, each with a model card."""
+    folder = tmp_path_factory.mktemp("models")
+    files = {}
+    for name, seed in (("a", 1), ("b", 2)):
+        path = emotion_net(folder / f"emotion-{name}.onnx", seed)
+        # The fields the trainer's card has that the classifier reads, plus an explicit version.
+        card = {"version": f"test-{name}", "accuracy": 0.5 + seed / 10,
+                "metrics": {"test": {"accuracy": 0.5 + seed / 10}},
+                "file": {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
+        (folder / f"emotion-{name}.card.json").write_text(json.dumps(card))
+        files[name] = path
+    return files

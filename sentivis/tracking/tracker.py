@@ -104,6 +104,7 @@ class PersonTracker:
         for _ in range(steps - 1):  # the ticks without a frame: the motion model moves on
             self._norfair.update(None)
         self._tick += steps
+        self._forget()  # whoever is away longer than max_absence_s now (a pause in the frames too) is not matched
         detections = [norfair.Detection(points=f.corners, data=f) for f in checked]
         self._norfair.update(detections, period=steps)
         track_of = {id(obj.last_detection): obj for obj in self._norfair.tracked_objects}

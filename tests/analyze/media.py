@@ -1,16 +1,19 @@
 """Real test media: a short video of FER-2013 faces (one moving, one still), and broken files."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from analyzer.outputs import VideoSink
 from toolkit.samples import FRAME_SIZE, compose, fer_faces
 
 VIDEO_SIZE = FRAME_SIZE
 VIDEO_FPS = 10.0
+VIDEO_FRAMES = 12  # of the `media` fixture's clip.mp4
 MOVING = (4, 80)  # FER PublicTest index, side: walks right along y=100, 8 px a frame
 STILL = (22, 215, 20, 100)  # index, x, y, side
 
@@ -66,3 +69,13 @@ def count_frames(path: Path) -> int:
         count += 1
     capture.release()
     return count
+
+
+def png_bytes(jpeg: bytes, mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).convert(mode).save(out, format="PNG")
+    return out.getvalue()
+
+
+def blank_frames(count: int) -> list[np.ndarray]:
+    return [np.full((240, 320, 3), 128, np.uint8) for _ in range(count)]

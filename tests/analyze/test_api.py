@@ -13,10 +13,10 @@ from PIL import Image
 
 from sentivis import redis_io
 from sentivis.labels import EMOTIONS
-from tests.analyze.conftest import png_bytes, run_cli
-from tests.analyze.media import face_places
-from tests.conftest import RedisServer
-from tests.pipeline.conftest import stack_env
+from tests.analyze.cli import run_cli
+from tests.analyze.media import face_places, png_bytes
+from tests.support.servers import RedisServer
+from tests.support.stack import stack_env
 from toolkit.processes import free_port, wait_http
 from toolkit.samples import astronaut_frame, huge_header_jpeg, iou, jpeg, pasted_frame
 from toolkit.stack import Stack

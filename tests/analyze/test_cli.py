@@ -15,10 +15,17 @@ import pytest
 
 from sentivis.labels import EMOTIONS
 from sentivis.sessions import db, queries
-from sentivis.settings import Settings
-from tests.analyze.conftest import VIDEO_FRAMES, blank_frames, run_cli
-from tests.analyze.media import PEOPLE, comings_and_goings, count_frames, face_places, write_video
-from tests.conftest import REPO
+from sentivis.settings import REPO_ROOT, Settings
+from tests.analyze.cli import run_cli
+from tests.analyze.media import (
+    PEOPLE,
+    VIDEO_FRAMES,
+    blank_frames,
+    comings_and_goings,
+    count_frames,
+    face_places,
+    write_video,
+)
 from toolkit.processes import free_port
 from toolkit.samples import astronaut_frame, iou, pasted_frame
 
@@ -190,7 +197,7 @@ def test_usage_errors_exit_2(media):
 def test_console_script_is_installed():
     script = Path(sys.executable).parent / "sentivis"
     assert script.is_file(), "run `pip install -e .` to install the sentivis command"
-    proc = subprocess.run([str(script), "analyze", "--help"], capture_output=True, text=True, timeout=60, cwd=REPO)
+    proc = subprocess.run([str(script), "analyze", "--help"], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
     assert proc.returncode == 0 and "--every" in proc.stdout
 
 

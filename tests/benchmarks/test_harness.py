@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from sentivis.settings import REPO_ROOT
 
 
 def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
@@ -17,7 +17,7 @@ def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks", "--scenarios", "stream", "--stream-fps", "4", "--seconds", "3",
          "--json", str(out), "--log-dir", str(tmp_path / "logs")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         stdout, stderr = proc.communicate(timeout=200)
     except subprocess.TimeoutExpired:
@@ -59,7 +59,7 @@ def check_step(step: dict) -> None:
 def test_the_recorder_benchmark_drains_every_record_and_measures_the_database(tmp_path):
     out = tmp_path / "recorder.json"
     proc = subprocess.run([sys.executable, "-m", "benchmarks.recorder", "--frames", "400", "--cameras", "2",
-                           "--recorders", "1", "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+                           "--recorders", "1", "--json", str(out)], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(out.read_text())["results"]

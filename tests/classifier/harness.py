@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import redis
@@ -15,6 +15,7 @@ from classifier.service import ClassifierService
 from sentivis import redis_io, streams
 from sentivis.protocol import Box, DetectorInfo, Face, FrameMessage, Models, decode, pack_crops
 from sentivis.settings import Settings
+from tests.support.waiting import wait_for
 from toolkit.samples import fer_faces
 
 GATEWAY = "gw-test"
@@ -24,16 +25,6 @@ _consumers = itertools.count(1)
 def real_faces(count: int) -> np.ndarray:
     """`count` (<= 16) real FER-2013 faces, uint8 [count, 48, 48]; one cached read of the CSV."""
     return fer_faces(16, "Training")[0][:count]  # the first rows of the file: a quick read
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError(f"{what} not met within {timeout} s")
 
 
 def service_settings(redis_url: str, weights: Path | str, **overrides) -> Settings:
@@ -60,8 +51,8 @@ class Ends:
         return None if raw is None else json.loads(raw)
 
     def wait_heartbeat(self, predicate: Callable[[dict], bool], timeout: float = 20.0) -> dict:
-        return wait_for(lambda: (hb := self.heartbeat()) is not None and predicate(hb) and hb, timeout,
-                        "heartbeat condition")
+        return wait_for(lambda: (hb := self.heartbeat()) is not None and predicate(hb) and hb, "heartbeat condition",
+                        timeout)
 
     @staticmethod
     def message(frame_id: int, faces: int) -> FrameMessage:

@@ -12,8 +12,8 @@ from torch import nn
 from sentivis.contract import ModelFileError
 from sentivis.labels import NUM_EMOTIONS
 from sentivis.stages.classify import EmotionModel, card_accuracy
-from tests.classifier.conftest import export
 from tests.classifier.harness import real_faces
+from tests.support.models import export
 
 
 class Tiny(nn.Module):

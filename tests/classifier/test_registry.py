@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from sentivis import registry, streams
-from tests.classifier.conftest import install
 from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings
+from tests.support.models import install
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE
 from sentivis.stages.classify import EmotionModel
 from sentivis.tracking.appearance import appearance
-from tests.classifier.conftest import export, install
-from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings, wait_for
+from tests.classifier.harness import Ends, ServiceThread, real_faces, service_settings
+from tests.support.models import export, install
+from tests.support.waiting import wait_for
 from toolkit.processes import Service, free_port, redis_server
 
 
@@ -159,8 +160,8 @@ def test_a_corrupt_model_does_not_replace_the_good_one(start, model_files, tmp_p
     assert service.thread.is_alive()
 
 
-def test_a_registered_version_that_breaks_the_contract_is_not_served(start, model_files, tmp_path):
-    ends, _ = start(model_files["a"])
+def test_a_registered_version_that_breaks_the_contract_is_not_served(start, model_files, tmp_path, monkeypatch):
+    ends, service = start(model_files["a"])
     good = ends.wait_heartbeat(lambda hb: hb["ready"])["model"]
     bad = export(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48 * 48, 7), torch.nn.Softmax(dim=1)),
                  tmp_path / "bad.onnx", input_name="pixels")
@@ -172,8 +173,19 @@ def test_a_registered_version_that_breaks_the_contract_is_not_served(start, mode
     # afterwards changes nothing.
     c = registry.register_model(ends.client, install(model_files["b"], tmp_path / "c.onnx"), {})
     ends.wait_heartbeat(lambda hb: hb["model"]["version"] == c["version"])
+    watcher, served = service.service.watcher, []  # the served model's sha256 after each poll from here on
+    real_poll = watcher.poll
+
+    def poll(client):
+        changed = real_poll(client)
+        served.append(watcher.model.sha256)
+        return changed
+
+    monkeypatch.setattr(watcher, "poll", poll)
     install(model_files["a"], tmp_path / "c.onnx")
-    time.sleep(1.0)  # ten model polls
+    after = len(served)
+    wait_for(lambda: len(served) >= after + 2, "two model polls after the file changed", 10)  # one began after
+    assert set(served) == {c["sha256"]}, served
     hb = ends.wait_heartbeat(lambda hb: True)
     assert hb["model"]["sha256"] == c["sha256"] and hb["last_error"] is None
 
@@ -189,27 +201,27 @@ def test_a_malformed_message_gets_an_error_and_the_next_is_answered(start, model
     first, second = ends.results(2)
     assert first.frame_id == 1 and first.error == "internal_error"
     assert second.frame_id == 2 and second.error is None and second.faces[1].emotion is not None
-    wait_for(lambda: ends.pending() == 0, what="every message acknowledged")
+    wait_for(lambda: ends.pending() == 0, "every message acknowledged", 20)
     assert service.thread.is_alive()
 
 
-def test_reconnects_after_redis_comes_back(model_files, tmp_path):
+def test_reconnects_after_redis_comes_back(model_files, tmp_path, caplog):
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     server = redis_server(port, tmp_path).start()
     try:
-        ends = wait_for(lambda: _try_ends(url, port), 10, "private redis-server up")
+        ends = wait_for(lambda: _try_ends(url, port), "private redis-server up", 10)
         settings = service_settings(url, model_files["a"])
         ends.consumer = settings.consumer_name
         service = ServiceThread(settings)
         try:
             ends.wait_heartbeat(lambda hb: hb["ready"])
             server.stop()
-            time.sleep(0.5)  # the service now sees a dead Redis and backs off
+            wait_for(lambda: "; retrying in " in caplog.text, "the service seeing Redis gone and backing off", 10)
             server = redis_server(port, tmp_path).start()  # a fresh, empty Redis on the same address
-            wait_for(lambda: _try_ends(url, port), 10, "redis-server back")
+            wait_for(lambda: _try_ends(url, port), "redis-server back", 10)
             ends.wait_heartbeat(lambda hb: hb["ready"])  # reconnected: heartbeat back
-            wait_for(lambda: _has_group(ends.client), 10, "consumer group recreated")
+            wait_for(lambda: _has_group(ends.client), "consumer group recreated", 10)
             ends._last_id = b"0-0"
             ends.send((5, real_faces(1)))
             (result,) = ends.results(1)

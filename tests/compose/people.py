@@ -1,6 +1,6 @@
 """`python tests/compose/people.py HOST PORT FRAME.jpg ADDRESS...`: one person per source address.
 
-Run inside a network namespace holding those addresses (tests/compose/test_compose.py makes it):
+Run inside a network namespace holding those addresses (People in tests/compose/support.py makes it):
 each person is a python-socketio client (default parser, WebSocket) whose socket is bound to its own
 address, as browsers on different machines behind the stack's nginx would be. All connect; then,
 all still open, each in turn sends one frame and waits for its answer; then all leave. Prints a

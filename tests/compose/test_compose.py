@@ -4,20 +4,14 @@ Images are built from the working tree, the stack comes up under a project name 
 real face frames go through nginx (the frontend container) to the gateway, detectors and
 classifiers, and the stack is taken down with its volumes at the end. Run with
 `make test-compose` (it needs a Docker engine; tests/compose/conftest.py skips it otherwise).
-
-SENTIVIS_COMPOSE picks the client ("docker compose" if it works, else "docker-compose");
-SENTIVIS_HTTP_PORT the host port of nginx (a free port if unset).
+The machinery is in tests/compose/support.py, the frame helpers it shares with the swarm tests
+in tests/support/frames.py.
 """
 from __future__ import annotations
 
-import gzip
-import ipaddress
 import json
 import os
-import shlex
-import shutil
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -26,103 +20,24 @@ from pathlib import Path
 
 import pytest
 
-from sentivis import streams
 from sentivis.labels import EMOTIONS
-from tests.conftest import FER_CSV
+from sentivis.settings import REPO_ROOT
+from tests.compose.support import (
+    BUILD_TIMEOUT_S,
+    HEALTH_TIMEOUT_S,
+    HTTP_PORT,
+    URL,
+    Compose,
+    People,
+    health,
+    wait_healthy,
+)
+from tests.support.fer import write_tiny_fer_csv
+from tests.support.frames import face_results, results_flow_again, run_driver, stream_frames
+from tests.support.waiting import wait_for
 from toolkit.client import FrameClient
-from toolkit.processes import free_port, get_json
+from toolkit.processes import get_json
 from toolkit.samples import astronaut_frame, iou, pasted_frame
-
-REPO = Path(__file__).resolve().parents[2]
-# A free port unless told: a user's own stack (or anything else) on 8080 must not fail the test.
-HTTP_PORT = int(os.environ.get("SENTIVIS_HTTP_PORT") or free_port())
-URL = f"http://127.0.0.1:{HTTP_PORT}"
-BUILD_TIMEOUT_S = 1500
-HEALTH_TIMEOUT_S = 180
-
-
-def compose_command() -> list[str]:
-    if os.environ.get("SENTIVIS_COMPOSE"):
-        return shlex.split(os.environ["SENTIVIS_COMPOSE"])
-    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    pytest.fail("neither `docker compose` nor `docker-compose` is installed")
-
-
-class Compose:
-    """One compose project: `docker compose -p NAME ...` with the stack's environment."""
-
-    def __init__(self, project: str, env: dict[str, str]):
-        self.base = [*compose_command(), "-p", project, "-f", str(REPO / "docker-compose.yml")]
-        self.env = {**os.environ, **env}
-
-    def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> str:
-        result = subprocess.run([*self.base, *args], cwd=REPO, env=self.env, capture_output=True, text=True,
-                                timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
-                                 f"{result.stderr[-3000:]}")
-        return result.stdout
-
-    def containers(self, service: str) -> list[str]:
-        return self("ps", "-q", service).split()
-
-    def redis(self, *args: str) -> str:
-        return self("exec", "-T", "redis", "redis-cli", *args, timeout=30)
-
-    def heartbeats(self, service: str) -> dict[str, dict]:
-        keys = self.redis("--scan", "--pattern", streams.heartbeat_key(service, "*")).split()
-        beats = {}
-        for key in keys:
-            raw = self.redis("get", key).strip()
-            if raw:
-                beat = json.loads(raw)
-                beats[beat["consumer"]] = beat
-        return beats
-
-
-def health(container: str) -> str:
-    out = subprocess.run(["docker", "inspect", "--format", "{{.State.Status}} {{if .State.Health}}"
-                          "{{.State.Health.Status}}{{end}}", container], capture_output=True, text=True)
-    return out.stdout.strip() or out.stderr.strip()
-
-
-def wait_healthy(stack: Compose, replicas: dict[str, int], timeout: float = HEALTH_TIMEOUT_S) -> None:
-    """Every service has exactly its number of running, healthy containers."""
-    deadline = time.monotonic() + timeout
-    states = {}
-    while time.monotonic() < deadline:
-        states = {s: [health(c) for c in stack.containers(s)] for s in replicas}
-        if all(len(v) == replicas[s] and all(x == "running healthy" for x in v) for s, v in states.items()):
-            return
-        time.sleep(2)
-    raise AssertionError(f"not healthy within {timeout} s: {states}\n{stack('logs', '--tail', '40', check=False)}")
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
-def stream_frames(client: FrameClient, image: bytes, start_id: int, count: int, timeout: float = 20.0) -> list:
-    """Send frames one after another, each after the previous one's answer (the gateway caps
-    frames in flight per connection); returns the events, in order."""
-    events = []
-    for frame_id in range(start_id, start_id + count):
-        client.send(frame_id, image)
-        events.append(client.wait_frame(frame_id, timeout=timeout))
-    return events
-
-
-def face_results(events) -> list[dict]:
-    return [p for name, p in events if name == "inference" and p.get("faces")]
 
 
 @pytest.fixture(scope="module")
@@ -145,24 +60,10 @@ def stack(tmp_path_factory):
         yield compose
     finally:
         logs = compose("logs", "--no-color", "--tail", "200", check=False, timeout=60)
-        (REPO / "test-artifacts").mkdir(exist_ok=True)
-        (REPO / "test-artifacts" / f"{project}.log").write_text(logs)
+        (REPO_ROOT / "test-artifacts").mkdir(exist_ok=True)
+        (REPO_ROOT / "test-artifacts" / f"{project}.log").write_text(logs)
         compose("--profile", "training", "down", "-v", "--remove-orphans", "--timeout", "10", check=False,
                 timeout=180)
-
-
-def write_tiny_fer_csv(path: Path, per_split: int = 64) -> None:
-    """A few real FER-2013 rows of every split, for a one-epoch training run in the trainer image."""
-    counts = {"Training": 0, "PublicTest": 0, "PrivateTest": 0}
-    with gzip.open(FER_CSV, "rt") as src, open(path, "w") as dst:
-        dst.write(next(src))
-        for line in src:
-            usage = line.rstrip().rsplit(",", 1)[-1]
-            if counts.get(usage, per_split) < per_split:
-                counts[usage] += 1
-                dst.write(line)
-            if all(c >= per_split for c in counts.values()):
-                break
 
 
 def test_static_app_and_gateway_routes_through_nginx(stack):
@@ -203,16 +104,6 @@ def test_faces_and_emotions_come_back_through_nginx(stack):
         client.close()
 
 
-def run_driver(client: str, url: str, parser: str, paths: list[Path]) -> dict:
-    """The conformance session of tests/clients (python-socketio or Node's socket.io-client), no token."""
-    argv = ([sys.executable, "-m", "tests.clients.python_client"] if client == "python"
-            else ["node", str(REPO / "tests" / "clients" / "node" / "conformance.mjs")])
-    done = subprocess.run([*argv, url, "", parser, *map(str, paths)], cwd=REPO, capture_output=True, text=True,
-                          timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
-
-
 @pytest.mark.parametrize("client", ["python", "node"])
 def test_clients_with_their_librarys_defaults_stream_through_nginx(stack, client, tmp_path):
     """`socketio.Client()` and `io(url)` as they come: long-polling through nginx, then the upgrade."""
@@ -226,56 +117,6 @@ def test_clients_with_their_librarys_defaults_stream_through_nginx(stack, client
     assert all(len(a["faces"]) == 3 and a["faces"][0]["emotion"] for a in report["answers"]), report["answers"]
     assert [e["code"] for e in report["errors"]] == ["not_jpeg", "invalid_frame_id"]
     assert report["after_reconnect"]["answer"]["event"] == "inference"
-
-
-class People:
-    """A network namespace on the stack's network with `count` addresses of its own: browsers on
-    as many machines, as nginx sees them. Made with iproute2, removed in close() whatever happened."""
-
-    def __init__(self, container: str, count: int):
-        network = subprocess.run(["docker", "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}"
-                                  "{{$v.NetworkID}} {{$v.IPAddress}}{{end}}", container], check=True,
-                                 capture_output=True, text=True).stdout.split()
-        network_id, self.nginx = network[0], network[1]
-        subnet = subprocess.run(["docker", "network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}",
-                                 network_id], check=True, capture_output=True, text=True).stdout.strip()
-        net = ipaddress.ip_network(subnet)
-        # The top of the subnet: Docker hands out addresses from the bottom.
-        self.addresses = [str(net.broadcast_address - 2 - i) for i in range(count)]
-        tag = uuid.uuid4().hex[:6]
-        self.ns, outside, inside = f"sv-people-{tag}", f"svp{tag}a", f"svp{tag}b"
-        self.commands = [["ip", "netns", "add", self.ns],
-                         ["ip", "link", "add", outside, "type", "veth", "peer", "name", inside],
-                         ["ip", "link", "set", inside, "netns", self.ns],
-                         ["ip", "link", "set", outside, "master", f"br-{network_id[:12]}"],
-                         ["ip", "link", "set", outside, "up"],
-                         ["ip", "netns", "exec", self.ns, "ip", "link", "set", "lo", "up"],
-                         *[["ip", "netns", "exec", self.ns, "ip", "addr", "add", f"{a}/{net.prefixlen}", "dev", inside]
-                           for a in self.addresses],
-                         ["ip", "netns", "exec", self.ns, "ip", "link", "set", inside, "up"]]
-
-    def __enter__(self) -> "People":
-        try:
-            for command in self.commands:
-                subprocess.run(command, check=True, capture_output=True, timeout=30)
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        # Deleting the namespace deletes its end of the veth pair, and with it the other end.
-        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=30)
-
-    def connect(self, frame: Path) -> dict:
-        done = subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, str(REPO / "tests" / "compose" /
-                               "people.py"), self.nginx, "8080", str(frame), *self.addresses],
-                              capture_output=True, text=True, timeout=180, cwd=REPO)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout)
 
 
 def test_twenty_five_people_behind_nginx_all_connect(stack, tmp_path):
@@ -314,7 +155,7 @@ def test_one_address_is_capped_whatever_it_claims(stack):
 def test_scaled_detectors_share_the_frames(stack):
     stack("up", "-d", "--scale", "detector=2", "--scale", "classifier=2", timeout=HEALTH_TIMEOUT_S + 120)
     wait_healthy(stack, {"detector": 2, "classifier": 2, "gateway": 1, "frontend": 1})
-    wait_until(lambda: len(stack.heartbeats("detector")) == 2, 30, "two detector heartbeats")
+    wait_for(lambda: len(stack.heartbeats("detector")) == 2, "two detector heartbeats", 30, interval=1)
     before = {c: b["processed"] for c, b in stack.heartbeats("detector").items()}
     image, _ = astronaut_frame()
     clients = [FrameClient(URL) for _ in range(3)]
@@ -343,21 +184,8 @@ def test_scaled_detectors_share_the_frames(stack):
         grown = {c: after.get(c, 0) - n for c, n in before.items()}
         return grown if len(grown) == 2 and all(g > 0 for g in grown.values()) else None
 
-    grown = wait_until(both_grew, 15, "both detector replicas processing frames")
+    grown = wait_for(both_grew, "both detector replicas processing frames", 15, interval=1)
     print(f"frames per detector replica: {grown}")
-
-
-def results_flow_again(client: FrameClient, image: bytes, first_id: int, timeout: float = 90) -> int:
-    """Frames in flight when a replica died may time out; then 10 frames in a row come back with
-    faces and an emotion field. Returns the next free frame id."""
-    deadline = time.monotonic() + timeout
-    frame_id, in_a_row = first_id, 0
-    while in_a_row < 10:
-        assert time.monotonic() < deadline, f"results did not flow again: {client.events[-5:]}"
-        name, event = stream_frames(client, image, frame_id, 1, timeout=30)[0]
-        frame_id += 1
-        in_a_row = in_a_row + 1 if name == "inference" and event["faces"] and "emotion" in event["faces"][0] else 0
-    return frame_id
 
 
 def test_killed_classifiers_the_other_replica_and_the_restart_policy_take_over(stack):
@@ -379,7 +207,7 @@ def test_killed_classifiers_the_other_replica_and_the_restart_policy_take_over(s
                                    capture_output=True, text=True).stdout.strip()
             return count not in ("", "0") and health(classifiers[1]) == "running healthy"
 
-        wait_until(restarted_and_healthy, HEALTH_TIMEOUT_S, "the crashed classifier restarted and healthy")
+        wait_for(restarted_and_healthy, "the crashed classifier restarted and healthy", HEALTH_TIMEOUT_S, interval=1)
         results_flow_again(client, image, frame_id)
     finally:
         client.close()
@@ -430,11 +258,11 @@ def test_a_recorded_session_outlives_down_and_up_and_can_be_deleted(stack):
         status, body = get_json(session_url)
         return status == 200 and body["frames"] == 5 and body["ended_at"] is not None and body
 
-    before = wait_until(written, 60, "the session written")
+    before = wait_for(written, "the session written", 60, interval=1)
     stack("down", "--timeout", "10", timeout=180)
     stack("up", "-d", timeout=HEALTH_TIMEOUT_S + 120)
     wait_healthy(stack, {"postgres": 1, "recorder": 1, "gateway": 1, "frontend": 1})
-    after = wait_until(written, 60, "the session after down and up")
+    after = wait_for(written, "the session after down and up", 60, interval=1)
     assert (after["name"], after["frames"], after["people"]) == (before["name"], 5, before["people"])
     with urllib.request.urlopen(session_url + "/frames?format=csv", timeout=10) as response:
         rows = response.read().decode().strip().splitlines()[1:]

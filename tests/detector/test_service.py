@@ -10,6 +10,7 @@ import redis
 
 from sentivis import redis_io, streams
 from sentivis.protocol import Box, DetectorInfo, FrameMessage, Stamps, decode, unpack_crops
+from tests.support.waiting import wait_for
 from toolkit.processes import Service, free_port, redis_server, wait_redis
 from toolkit.samples import astronaut_frame, iou, jpeg, pasted_frame
 
@@ -65,6 +66,11 @@ def wait_entries(client: redis.Redis, stream: str, count: int,
             return [decode(fields) for _, fields in entries]
         time.sleep(0.05)
     raise AssertionError(f"{stream} has {client.xlen(stream)} entries, expected {count}")
+
+
+def retries(service: Service) -> int:
+    """How often the service found Redis unreachable and is to try again (sentivis/worker.py logs each)."""
+    return service.log().count("; retrying in ")
 
 
 def pending(client: redis.Redis) -> int:
@@ -179,7 +185,8 @@ def test_survives_redis_going_away_and_coming_back_empty(tmp_path):
     service = start_detector(url, tmp_path, wait=False)  # no Redis yet: it must wait, not crash
     server = None
     try:
-        time.sleep(1.5)
+        # it finds no Redis and tries again, more than once: waiting, not on its way out
+        wait_for(lambda: retries(service) >= 2 or not service.alive(), "the detector retrying without Redis", 60)
         assert service.alive(), service.log()
         server = start_redis()
         c = redis.Redis.from_url(url)
@@ -189,7 +196,8 @@ def test_survives_redis_going_away_and_coming_back_empty(tmp_path):
 
         # Redis restarts with nothing: no stream, no group. The detector re-creates them.
         server.stop()
-        time.sleep(0.5)
+        before = retries(service)
+        wait_for(lambda: retries(service) > before or not service.alive(), "the detector retrying after the loss", 30)
         assert service.alive(), service.log()
         server = start_redis()
         wait_heartbeat(c, service, timeout=30)

@@ -15,17 +15,16 @@ import pytest
 
 from sentivis import settings
 from sentivis.errors import CONNECT_REFUSALS, FRAME_ERRORS, SESSION_ERRORS
-from sentivis.settings import Settings
-from tests.conftest import REPO
+from sentivis.settings import REPO_ROOT, Settings
 
-README = REPO / "README.md"
-DOCS = sorted((REPO / "docs").glob("*.md"))
+README = REPO_ROOT / "README.md"
+DOCS = sorted((REPO_ROOT / "docs").glob("*.md"))
 MAX_README_BYTES = 8 * 1024
 
 
 def tracked_files() -> list[str]:
     try:
-        out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"the folder table is checked against git's files; git ls-files failed: {exc}")
     return out.splitlines()
@@ -63,7 +62,7 @@ def test_the_readme_starts_with_the_two_commands_and_the_makefile_has_them():
     first_lines = README.read_text().splitlines()[:8]
     assert any(line.startswith("make up ") for line in first_lines), first_lines
     assert any(line.startswith("make test ") for line in first_lines), first_lines
-    makefile = (REPO / "Makefile").read_text()
+    makefile = (REPO_ROOT / "Makefile").read_text()
     assert re.search(r"^up:", makefile, flags=re.M) and re.search(r"^test:", makefile, flags=re.M)
 
 
@@ -77,7 +76,7 @@ def test_the_folder_table_lists_every_top_level_folder_and_nothing_that_is_not_t
     folders = {f.split("/", 1)[0] + "/" for f in tracked_files() if "/" in f}
     assert folders - listed == set(), "top-level folders missing from the README's folder table"
     assert {"docker-compose.yml", "docker-stack.yml", "Makefile"} <= listed
-    missing = {name for name in listed if not (REPO / name).exists()}
+    missing = {name for name in listed if not (REPO_ROOT / name).exists()}
     assert missing == set(), "the README's folder table lists what does not exist"
 
 
@@ -102,7 +101,7 @@ def test_no_page_names_a_variable_that_does_not_exist():
     known = {settings.env_name(f.name) for f in fields(Settings)}
     for name in ("docker-compose.yml", "docker-compose.gpu.yml", "docker-stack.yml", "Makefile",
                  "frontend/vite.config.ts"):
-        known |= set(re.findall(r"\b(SENTIVIS_[A-Z_]+)", (REPO / name).read_text()))
+        known |= set(re.findall(r"\b(SENTIVIS_[A-Z_]+)", (REPO_ROOT / name).read_text()))
     for page in [README, *DOCS]:
         named = set(re.findall(r"\b(SENTIVIS_[A-Z_]+)\b", page.read_text()))
         assert named - known == set(), f"{page.name} names variables nothing reads"
@@ -112,12 +111,12 @@ def test_no_page_names_a_variable_that_does_not_exist():
                                             ("## Session error codes", SESSION_ERRORS),
                                             ("## Connect refusals", CONNECT_REFUSALS)])
 def test_the_protocol_page_lists_exactly_the_error_codes(heading, codes):
-    table = section((REPO / "docs" / "PROTOCOL.md").read_text(), heading)
+    table = section((REPO_ROOT / "docs" / "PROTOCOL.md").read_text(), heading)
     documented = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.M)
     assert sorted(documented) == sorted(codes), set(documented) ^ set(codes)
 
 
-@pytest.mark.parametrize("page", [README, *DOCS], ids=lambda p: p.relative_to(REPO).as_posix())
+@pytest.mark.parametrize("page", [README, *DOCS], ids=lambda p: p.relative_to(REPO_ROOT).as_posix())
 def test_every_relative_link_resolves(page):
     broken = []
     for target in re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", without_code(page.read_text())):
@@ -125,7 +124,7 @@ def test_every_relative_link_resolves(page):
             continue  # http:, https:, mailto:
         path, _, anchor = target.partition("#")
         resolved = (page.parent / path).resolve() if path else page
-        if not resolved.is_relative_to(REPO) or not resolved.is_file():
+        if not resolved.is_relative_to(REPO_ROOT) or not resolved.is_file():
             broken.append(target)
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             broken.append(target)
@@ -135,17 +134,17 @@ def test_every_relative_link_resolves(page):
 def test_every_docs_page_the_code_cites_exists():
     cited = set()
     for name in tracked_files():
-        path = REPO / name
+        path = REPO_ROOT / name
         if path.suffix in {".py", ".ts", ".tsx", ".mjs", ".yml", ".yaml", ".sh", ".conf", ".md", ""} and path.is_file():
             cited |= {(name, m) for m in re.findall(r"\bdocs/[\w.-]+\.md\b", path.read_text(errors="replace"))}
-    assert [c for c in cited if not (REPO / c[1]).is_file()] == []
+    assert [c for c in cited if not (REPO_ROOT / c[1]).is_file()] == []
 
 
 # -- `sentivis config` --------------------------------------------------------------------------
 
 def config(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SENTIVIS_")}
-    return subprocess.run([sys.executable, "-m", "sentivis", "config", *args], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "sentivis", "config", *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=60, env={**clean, **env})
 
 

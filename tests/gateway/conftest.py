@@ -1,8 +1,7 @@
 """The real gateway process (`python -m gateway`) on a free port, against the test's Redis."""
 import pytest
 
-from tests.conftest import free_port
-from toolkit.processes import Service, wait_http
+from toolkit.processes import Service, free_port, wait_http
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
-from tests.pipeline.conftest import start_stack
+from sentivis.settings import REPO_ROOT
+from tests.support.stack import start_stack
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 
@@ -30,7 +30,7 @@ def stack(redis_url, tmp_path):
 
 def hold_idle(url: str, count: int) -> tuple[subprocess.Popen, int]:
     """Real python-socketio clients, half on each parser, held by another process until its stdin closes."""
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.idle", url, str(count)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.idle", url, str(count)], cwd=REPO_ROOT,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if line.startswith("held"):

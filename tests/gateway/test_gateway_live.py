@@ -9,9 +9,9 @@ import redis
 from sentivis import redis_io, streams
 from sentivis.labels import EMOTIONS
 from sentivis.protocol import APPEARANCE_DTYPE, Box, Emotion, EmotionInfo, Face, Models, decode
-from tests.conftest import free_port
+from tests.support.waiting import wait_for
 from toolkit.client import FrameClient
-from toolkit.processes import get_json
+from toolkit.processes import free_port, get_json
 from toolkit.samples import huge_header_jpeg, jpeg
 
 GOOD = jpeg(np.full((240, 320, 3), 90, np.uint8))
@@ -28,9 +28,11 @@ def is_probe(message) -> bool:
 
 
 def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1, timeout=10.0,
-                counted=lambda m: not is_probe(m)):
+                counted=lambda m: not is_probe(m), taken_at: float | None = None):
     """Answer frames off the frames stream as detector+classifier would, until `count` of those
-    `counted` (by default clients' frames, not the gateway's probes) were answered; returns those."""
+    `counted` (by default clients' frames, not the gateway's probes) were answered; returns those.
+    taken_at: the frames' time (time.time() seconds) on the gateway tracker's clock, in place of
+    when the gateway received them."""
     try:  # from the stream's start: the frames were queued before this worker arrived
         client.xgroup_create(streams.FRAMES, "test-workers", id="0", mkstream=True)
     except redis.ResponseError:
@@ -48,11 +50,18 @@ def play_worker(client: redis.Redis, faces_of=lambda m: [], error=None, count=1,
                 message.faces = faces_of(message)
                 message.models = Models(emotion=EmotionInfo(True, "test"))
                 message.error = error
+                if taken_at is not None:
+                    message.received_at = taken_at
                 redis_io.send_result(client, message, 1000)
                 if counted(message):
                     answered.append(message)
     assert len(answered) == count, f"only {len(answered)} of {count} frames arrived on the stream"
     return answered
+
+
+def queued_frame_ids(client: redis.Redis) -> list[int]:
+    """The clients' frames the gateway queued for the workers (the frames stream, probes left out)."""
+    return [m.frame_id for m in (decode(fields)[0] for _, fields in client.xrange(streams.FRAMES)) if not is_probe(m)]
 
 
 def happy_face(x, look=None) -> Face:
@@ -109,15 +118,19 @@ def test_frames_travel_as_binary_and_results_come_back_tracked(gateway, redis_ur
         browser.close()
 
 
-def test_people_keep_their_ids_by_look_and_the_look_never_reaches_the_browser(gateway, redis_url):
+def test_people_keep_their_ids_by_look_and_the_look_never_reaches_the_browser(start_gateway, redis_url):
     client = redis.Redis.from_url(redis_url)
-    browser = FrameClient(gateway)
+    browser = FrameClient(start_gateway(SENTIVIS_TRACK_MAX_ABSENCE_S="2")[0])
     frames = iter(range(1, 100))
+    # The frames' times on the tracker's clock, explicit: 15 fps, and a pause of a set length however
+    # long the test takes. In the past, so that the latencies stay positive.
+    start = time.time() - 60
+    times = iter([0, 1 / 15, 2 / 15, 2 / 15 + 1.3, 3 / 15 + 1.3])
 
     def frame(*faces):
         fid = next(frames)
         browser.send(fid, GOOD)
-        play_worker(client, lambda m: list(faces))
+        play_worker(client, lambda m: list(faces), taken_at=start + next(times))
         name, event = browser.wait_frame(fid)
         assert name == "inference"
         assert "appearance" not in json.dumps(event)  # the tracker's alone
@@ -126,17 +139,18 @@ def test_people_keep_their_ids_by_look_and_the_look_never_reaches_the_browser(ga
     try:
         a, b = frame(happy_face(20, look=1), happy_face(200, look=2))
         assert frame(happy_face(204, look=2), happy_face(24, look=1)) == [b, a]  # in any order
-        # Both out of view for longer than motion predicts a face (1 s), back in each other's
-        # place: each is known by their look, where motion alone would swap them.
+        # Both out of view for 1.3 s, longer than motion predicts a face (1 s) and shorter than a face is
+        # remembered (2 s), back in each other's place: each is known by their look, where motion
+        # alone would swap them.
         assert frame() == []
-        time.sleep(1.3)
         assert frame(happy_face(24, look=2), happy_face(204, look=1)) == [b, a]
         assert frame(happy_face(110)) not in ([a], [b])  # someone without a look, far from both: new
     finally:
         browser.close()
 
 
-def test_in_flight_cap_drops_and_counts_and_lost_frames_time_out(start_gateway):
+def test_in_flight_cap_drops_and_counts_and_lost_frames_time_out(start_gateway, redis_url):
+    client = redis.Redis.from_url(redis_url)
     browser = FrameClient(start_gateway(SENTIVIS_FRAME_TIMEOUT_MS="1000")[0])
     try:
         for fid in range(5):
@@ -147,9 +161,12 @@ def test_in_flight_cap_drops_and_counts_and_lost_frames_time_out(start_gateway):
         # No worker answers: the two frames in flight are given up, and the slots come back.
         browser.wait_count(5, timeout=5)
         assert sorted(p["frame_id"] for n, p in browser.events if p["code"] == "timeout") == [0, 1]
+        # A slot is free again: the next frame is queued for the workers (a refused one never is), and
+        # with no worker it times out like the first two rather than being refused.
         browser.send(10, GOOD)
-        time.sleep(0.3)
-        assert not browser.of(10), "frame 10 should be in flight, not refused"
+        wait_for(lambda: sorted(queued_frame_ids(client)) == [0, 1, 10], "frame 10 queued for the workers", 5)
+        name, event = browser.wait_frame(10, timeout=5)
+        assert (name, event["code"]) == ("frame_error", "timeout"), event
     finally:
         browser.close()
 
@@ -204,8 +221,7 @@ def test_bad_frames_get_specific_errors_and_the_connection_stays_usable(gateway,
         assert browser.wait_frame(100)[0] == "inference"
         assert other.wait_frame(200)[0] == "inference"
         assert not other.of(100) and not browser.of(200), "each client gets only its own results"
-        queued = [decode(fields)[0] for _, fields in client.xrange(streams.FRAMES)]
-        assert len([m for m in queued if not is_probe(m)]) == 3, "no bad frame reached the stream"
+        assert sorted(queued_frame_ids(client)) == [8, 100, 200], "no bad frame reached the stream"
     finally:
         browser.close()
         other.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import time
 
 import msgspec
 import pytest
@@ -18,7 +17,7 @@ from sentivis.errors import SESSION_ERRORS as SESSION_ERROR_CODES
 from sentivis.protocol import Inference
 from sentivis.sessions import db, queries
 from sentivis.settings import Settings
-from tests.conftest import new_database_url
+from tests.support.waiting import wait_for
 from toolkit.processes import Service
 
 
@@ -175,10 +174,10 @@ def test_past_the_bound_frames_become_a_gap_not_a_silent_loss(recording, client,
     assert (stop.frames, stop.gap_frames) == (12, 10)
 
 
-def test_the_bound_with_a_real_recorder_marks_the_session_with_its_gap(redis_url, tmp_path, request):
+def test_the_bound_with_a_real_recorder_marks_the_session_with_its_gap(redis_url, tmp_path, new_database):
     """SQLite locked by the test: the recorder cannot write, the records reach the bound, frames
     become a gap; unlocked, the backlog drains, recording resumes, and the database says so."""
-    database_url = new_database_url("sqlite", request, tmp_path)
+    database_url = new_database("sqlite")
     client = redis_io.connect(redis_url)
     settings = Settings(redis_url=redis_url, database_url=database_url, records_max_backlog=20)
     engine = db.Database(db.database_url(settings)).ready()
@@ -187,7 +186,7 @@ def test_the_bound_with_a_real_recorder_marks_the_session_with_its_gap(redis_url
     clock = Clock()
     recording = Recording(settings, client, clock=clock, monotonic=clock, flusher=False)
     try:
-        _wait(lambda: redis_io.live_services(client, "recorder"), "the recorder's heartbeat")
+        wait_for(lambda: redis_io.live_services(client, "recorder"), "the recorder's heartbeat")
         lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
         lock.execute("BEGIN EXCLUSIVE")
         started = recording.start("sid-1", {"name": "gap"})
@@ -205,29 +204,19 @@ def test_the_bound_with_a_real_recorder_marks_the_session_with_its_gap(redis_url
         assert client.xlen(streams.RECORDS) == 20
         lock.rollback()
         lock.close()
-        _wait(lambda: client.xlen(streams.RECORDS) < 18, "the backlog draining")
+        wait_for(lambda: client.xlen(streams.RECORDS) < 18, "the backlog draining")
         clock.now += 0.2
         recording.flush()
         recording.record("sid-1", inference(seq))
         recording.stop("sid-1")
         recording.flush()
-        found = _wait(lambda: (s := queries.get_session(engine, started["id"])) and s["ended_at"] and s,
+        found = wait_for(lambda: (s := queries.get_session(engine, started["id"])) and s["ended_at"] and s,
                       "the session written with its gap")
         assert found["gap_frames"] == 15 and found["frames"] == seq + 1 - 15 and found["reported_frames"] == seq + 1
         assert [(g["first_seq"], g["frames"]) for g in found["gaps"]] == [(seq - 15, 15)]
     finally:
         recorder.kill(signal.SIGTERM)
         engine.dispose()
-
-
-def _wait(check, what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def test_shutdown_ends_every_session_and_appends_what_is_queued(client, clock):
@@ -251,7 +240,7 @@ def test_with_its_flusher_thread_records_reach_the_stream_without_flush_calls(cl
     for frame_id in range(5):
         recording.record("sid-1", inference(frame_id))
     recording.stop("sid-1")
-    _wait(lambda: len(appended(client)) == 7, "the flusher appending the session")
+    wait_for(lambda: len(appended(client)) == 7, "the flusher appending the session")
     assert [x.seq for x in appended(client) if isinstance(x, r.FrameRecord)] == [0, 1, 2, 3, 4]
     assert appended(client)[-1].session_id == started["id"]
     recording.close(timeout=2)

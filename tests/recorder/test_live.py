@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.pipeline.conftest import stack_env
+from tests.support.stack import stack_env
 from toolkit.client import FrameClient
 from toolkit.processes import get_json
 from toolkit.samples import pasted_frame

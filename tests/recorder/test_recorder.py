@@ -17,7 +17,8 @@ import redis
 from sentivis import records as r
 from sentivis import redis_io, streams
 from sentivis.sessions import store
-from tests.recorder.conftest import append, counts, wait_for
+from tests.recorder.support import append, counts
+from tests.support.waiting import wait_for
 
 
 def session(name: str = "kill test"):

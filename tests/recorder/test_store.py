@@ -16,8 +16,7 @@ from recorder.service import Recorder
 from sentivis import records as r
 from sentivis.labels import EMOTIONS
 from sentivis.sessions import db, queries, schema, store
-from sentivis.settings import Settings
-from tests.conftest import REPO
+from sentivis.settings import REPO_ROOT, Settings
 
 T0 = 1_700_000_000.0
 
@@ -101,7 +100,7 @@ def test_the_summary_is_the_pages(engine):
 
 
 def page_columns() -> list[str]:
-    source = (REPO / "frontend" / "src" / "lib" / "sessionLog.ts").read_text()
+    source = (REPO_ROOT / "frontend" / "src" / "lib" / "sessionLog.ts").read_text()
     head = re.search(r"TIMELINE_COLUMNS = \[(.*?)\] as const", source, flags=re.S).group(1)
     return [quoted or "...EMOTIONS" for quoted, _ in re.findall(r'"(\w+)"|(\.\.\.EMOTIONS)', head)]
 
@@ -166,7 +165,7 @@ MIGRATE = "from sentivis.sessions import db; import sys; db.migrate(db.create_en
 
 
 def test_several_processes_migrating_at_once_all_succeed(database_url):
-    procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, database_url], cwd=REPO, stderr=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, database_url], cwd=REPO_ROOT, stderr=subprocess.PIPE,
                               text=True) for _ in range(4)]
     errors = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     assert [code for code, _ in errors] == [0, 0, 0, 0], errors

@@ -13,7 +13,6 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from sentivis import jobs, redis_io, registry, streams
-from tests.classifier.conftest import model_files  # noqa: F401 (a fixture)
 from toolkit.processes import free_port, redis_server, wait_redis
 
 KEYS = [streams.FRAMES, streams.FACES, streams.results_stream("gw1"), streams.heartbeat_key("detector", "d-1"),
@@ -59,7 +58,7 @@ def transactions(cluster) -> int:
     return sum(node.get("cmdstat_exec", {}).get("calls", 0) for node in stats.values())
 
 
-def test_the_multi_key_commands_work_on_a_cluster(cluster, model_files):  # noqa: F811
+def test_the_multi_key_commands_work_on_a_cluster(cluster, model_files):
     with pytest.raises(redis.RedisClusterException):  # what a name without the tag would meet
         cluster.mget("sentivis:models:emotion:active", "sentivis:models:emotion:shipped")
     before = transactions(cluster)

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from tests.pipeline.conftest import emotion_weights
+from tests.support.frames import wait_inferences
+from tests.support.stack import emotion_weights
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 from toolkit.stack import Stack
@@ -43,11 +44,11 @@ def finish(runner, client, since: float) -> dict:
 
 
 def kill_and_recover(runner, client, name: str, timeout: float) -> tuple[float, float | None]:
-    """kill -9 `name` while the client streams; wait for its restart, then for a result of a frame
-    sent after the kill. Returns the kill time and the seconds from it to that result (None: none
-    within `timeout`)."""
+    """kill -9 `name` while the client streams (results flowing); wait for its restart, then for a
+    result of a frame sent after the kill. Returns the kill time and the seconds from it to that
+    result (None: none within `timeout`)."""
     starts = runner.starts(name)
-    time.sleep(2)
+    wait_inferences(client, time.monotonic(), 2 * RATE, timeout=30)
     killed_at = time.monotonic()
     runner.kill(name)
     assert runner.wait_restarted(name, starts + 1, timeout=60), runner.logs()
@@ -59,7 +60,7 @@ def test_kill_9_of_a_worker_leaves_results_flowing(runner, client, name):
     others = {n: pid for n, pid in runner.pids().items() if n != name}
     killed_at, recovery = kill_and_recover(runner, client, name, timeout=60)
     assert recovery is not None, runner.logs()  # frames sent after the kill are answered again
-    time.sleep(4)  # the frame the dead worker held is claimed by its twin (then expired) or timed out
+    wait_inferences(client, killed_at + recovery, 2 * RATE, timeout=60)  # and keep coming
     codes = finish(runner, client, killed_at)
     print(f"\nkill -9 {name}: first result {recovery * 1000:.0f} ms after the kill; replies since: {codes}")
     assert {n: pid for n, pid in runner.pids().items() if n in others} == others, "only the victim restarted"
@@ -69,7 +70,7 @@ def test_redis_restart_under_load_is_survived_with_errors_not_hangs(runner, clie
     services = {n: pid for n, pid in runner.pids().items() if n != "redis"}
     killed_at, recovery = kill_and_recover(runner, client, "redis", timeout=60)
     assert recovery is not None, runner.logs()
-    time.sleep(4)
+    wait_inferences(client, killed_at + recovery, 2 * RATE, timeout=60)
     codes = finish(runner, client, killed_at)
     print(f"\nkill -9 redis: results again {recovery:.1f} s after the kill; replies since: {codes}")
     assert codes.get("timeout", 0) + codes.get("unavailable", 0) + codes.get("expired", 0) >= 1, \
@@ -83,7 +84,7 @@ def test_a_client_with_reconnection_resumes_after_a_gateway_restart(runner, clie
     killed_at, recovery = kill_and_recover(runner, client, "gateway", timeout=60)
     assert recovery is not None, runner.logs()
     assert len(client.connects) > connects and client.disconnects, "the client reconnected by itself"
-    time.sleep(2)
+    wait_inferences(client, killed_at + recovery, RATE, timeout=60)
     codes = finish(runner, client, killed_at)
     print(f"\nkill -9 gateway: results again {recovery:.1f} s after the kill ({client.lost_with_connection()} "
           f"frames lost with the old connection, {client.not_sent} ticks while disconnected); replies since: {codes}")

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from reliability.packets import RawSocket, hostile_packets, hostile_polling
-from tests.pipeline.conftest import start_stack
+from tests.support.stack import start_stack
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 from toolkit.stack import Stack

@@ -1,11 +1,12 @@
 """Frames and face crops are never written to disk or to logs, even at DEBUG level."""
 import base64
 import os
-import time
 from pathlib import Path
 
-from tests.conftest import REPO
-from tests.pipeline.conftest import stack_env
+from sentivis.settings import REPO_ROOT
+from tests.support.processes import family, running
+from tests.support.stack import stack_env
+from tests.support.waiting import wait_for
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame, pasted_frame
 from toolkit.stack import Stack
@@ -33,8 +34,9 @@ def test_frames_and_crops_reach_no_log_and_no_file_at_debug_level(redis_url, tmp
     for d in (work, tmp, logs):
         d.mkdir()
     stack = Stack(redis_url=redis_url, log_dir=logs, cwd=work,
-                  env=stack_env(PYTHONPATH=str(REPO), TMPDIR=str(tmp), SENTIVIS_LOG_LEVEL="DEBUG"))
+                  env=stack_env(PYTHONPATH=str(REPO_ROOT), TMPDIR=str(tmp), SENTIVIS_LOG_LEVEL="DEBUG"))
     stack.start_ready(timeout=120)
+    services = family(p.proc.pid for p in stack.processes.values())  # gunicorn's worker too
     client = None
     try:
         before = files_under(work, tmp)
@@ -51,7 +53,7 @@ def test_frames_and_crops_reach_no_log_and_no_file_at_debug_level(redis_url, tmp
         if client is not None:
             client.close()
         stack.stop()
-    time.sleep(0.2)
+    wait_for(lambda: not running(services), "every service process ended: none writes a log any more", 15)
     texts = {p.name: p.read_bytes() for p in logs.iterdir()}
     assert all(b"DEBUG" in text for text in texts.values()), "the services did not log at DEBUG"
     for name, text in texts.items():

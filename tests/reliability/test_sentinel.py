@@ -13,8 +13,9 @@ import pytest
 
 from sentivis import jobs, redis_io, registry
 from sentivis.settings import Settings, SettingsError, settings_from_env
-from tests.pipeline.conftest import stack_env
-from tests.trainer.conftest import TINY_WIDTHS, fer_rows, write_fer_csv  # noqa: F401 (a fixture)
+from tests.support.fer import TINY_WIDTHS, write_fer_csv
+from tests.support.frames import wait_inferences
+from tests.support.stack import stack_env
 from toolkit.client import FrameClient
 from toolkit.samples import astronaut_frame
 from toolkit.sentinel import SentinelRedis
@@ -91,7 +92,7 @@ def test_losing_the_master_while_clients_stream_is_followed_by_every_service(sen
     client = FrameClient(stack.url).start([astronaut_frame()[0]], RATE)
     try:
         assert client.wait_inference_after(time.monotonic(), timeout=60) is not None, stack.logs()
-        time.sleep(2)
+        wait_inferences(client, time.monotonic(), 2 * RATE, timeout=30)  # results flowing when the master goes
         assert sentinels.master() == "redis-1"
         killed_at = time.monotonic()
         sentinels.kill("redis-1")
@@ -102,7 +103,7 @@ def test_losing_the_master_while_clients_stream_is_followed_by_every_service(sen
         failover_s = time.monotonic() - killed_at
         recovery_s = client.wait_inference_after(killed_at, timeout=60)
         assert recovery_s is not None, f"no results after the failover:\n{stack.logs()}"
-        time.sleep(3)
+        wait_inferences(client, killed_at + recovery_s, 2 * RATE, timeout=60)  # and results keep coming
     finally:
         client.stop()
     assert client.wait_answered(timeout=FRAME_TIMEOUT_MS / 1000 + 30), \

@@ -2,11 +2,11 @@
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from sentivis.settings import REPO_ROOT
 
 
 def sentivis(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sentivis", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "sentivis", *args], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=120)
 
 

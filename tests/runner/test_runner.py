@@ -12,8 +12,10 @@ import psutil
 import redis
 
 from sentivis import redis_io
-from tests.conftest import REPO
-from tests.pipeline.conftest import emotion_weights
+from sentivis.settings import REPO_ROOT
+from tests.support.processes import running
+from tests.support.stack import emotion_weights
+from tests.support.waiting import wait_for
 from toolkit.client import FrameClient
 from toolkit.processes import free_port
 from toolkit.samples import astronaut_frame
@@ -22,7 +24,7 @@ from toolkit.samples import astronaut_frame
 class RunnerProcess:
     def __init__(self, env: dict[str, str], args=("--no-trainer-worker",)):
         self.lines: list[str] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "sentivis", "up", *args], cwd=REPO,
+        self.proc = subprocess.Popen([sys.executable, "-m", "sentivis", "up", *args], cwd=REPO_ROOT,
                                      env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, daemon=True).start()
@@ -80,10 +82,10 @@ def test_runner_starts_the_stack_restarts_a_dead_service_and_stops_everything(tm
         assert name == "inference", "no results after the detector restarted"
         assert all(line.startswith("[") for line in runner.lines if line), "every log line is prefixed"
         browser.close()
+        services = psutil.Process(runner.proc.pid).children(recursive=True)  # the restarted detector too
         runner.proc.send_signal(signal.SIGINT)
         assert runner.proc.wait(timeout=30) == 0
-        time.sleep(0.5)
-        assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        wait_for(lambda: not running([*children, *services]), "every service of the runner ended", 10)
     finally:
         if runner.proc.poll() is None:
             runner.proc.kill()
@@ -91,7 +93,7 @@ def test_runner_starts_the_stack_restarts_a_dead_service_and_stops_everything(tm
 
 def test_runner_says_how_to_get_redis_when_it_is_missing(tmp_path):
     env = {"PATH": str(tmp_path), "SENTIVIS_REDIS_URL": ""}
-    proc = subprocess.run([sys.executable, "-m", "sentivis", "up"], cwd=REPO, env={**os.environ, **env},
+    proc = subprocess.run([sys.executable, "-m", "sentivis", "up"], cwd=REPO_ROOT, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "redis-server was not found" in proc.stdout + proc.stderr
@@ -105,7 +107,7 @@ def test_runner_refuses_a_port_in_use():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "sentivis", "up"], cwd=REPO,
+        proc = subprocess.run([sys.executable, "-m", "sentivis", "up"], cwd=REPO_ROOT,
                               env={**os.environ, "SENTIVIS_GATEWAY_PORT": str(port)},
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and f"port {port} is in use" in proc.stdout + proc.stderr

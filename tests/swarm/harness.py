@@ -15,9 +15,12 @@ import signal
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from sentivis.settings import REPO_ROOT
+from tests.support.waiting import wait_for
+
 NICE = ["nice", "-n", "15"]  # Docker work is niced: the machine's CPUs are shared
 
 
@@ -29,23 +32,11 @@ def run(args: list[str], timeout: float = 120, check: bool = True, env: dict | N
         input: str | None = None) -> subprocess.CompletedProcess:
     # errors="replace": redis-cli prints stream entries, whose payloads are binary
     result = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=timeout, env=env,
-                            input=input, cwd=REPO)
+                            input=input, cwd=REPO_ROOT)
     if check and result.returncode != 0:
         raise HarnessError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n"
                            f"{result.stderr[-2000:]}")
     return result
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
-    """predicate() until it returns something true; its last value in the error otherwise."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise HarnessError(f"{what}: not within {timeout:.0f} s (last: {value!r})")
 
 
 class Docker:
@@ -130,7 +121,8 @@ class WorkerDaemon:
                                       "sh", "-c", script], stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         log.close()
-        wait_until(lambda: self.proc.poll() is not None or self.docker.ok("info"), timeout, "the worker's dockerd")
+        wait_for(lambda: self.proc.poll() is not None or self.docker.ok("info"), "the worker's dockerd", timeout,
+                 interval=1)
         if self.proc.poll() is not None:
             raise HarnessError(f"the worker's dockerd exited:\n{self.log()}")
         return self
@@ -228,6 +220,17 @@ class WorkerDaemon:
         return {Path(parts[-1]) for parts in (line.split() for line in lines) if len(parts) >= 8}
 
 
+@dataclass
+class Worker:
+    """The second node: its engine and its node id in the swarm."""
+    daemon: WorkerDaemon
+    node_id: str
+
+    @property
+    def docker(self) -> Docker:
+        return self.daemon.docker
+
+
 def _rmdir(path: Path) -> None:
     try:
         path.rmdir()
@@ -322,8 +325,8 @@ class Stack:
             return all(self.healthy(s, n) for s, n in replicas.items())
 
         try:
-            wait_until(ready, timeout, f"stack {self.name} healthy {replicas}", interval=2)
-        except HarnessError as exc:
+            wait_for(ready, f"stack {self.name} healthy {replicas}", timeout, interval=2)
+        except AssertionError as exc:  # wait_for's
             raise HarnessError(f"{exc}\n{self.docker('stack', 'ps', '--no-trunc', self.name, check=False)}"
                                f"\n{self.logs(tail=30)}") from None
 
@@ -351,7 +354,7 @@ class Stack:
                 not self.docker("network", "ls", "-q", "--filter", label, check=False).split()
 
         try:
-            wait_until(gone, timeout, f"stack {self.name} removed", interval=2)
+            wait_for(gone, f"stack {self.name} removed", timeout, interval=2)
         finally:
             volumes = self.docker("volume", "ls", "-q", "--filter", label, check=False).split()
             if volumes:

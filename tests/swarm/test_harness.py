@@ -7,7 +7,8 @@ import uuid
 
 import yaml
 
-from tests.swarm.harness import Stack, wait_until
+from tests.support.waiting import wait_for
+from tests.swarm.harness import Stack
 
 
 def test_a_task_on_the_manager_reaches_one_on_the_worker_across_the_overlay(docker, swarm, worker, tmp_path):
@@ -29,7 +30,7 @@ def test_a_task_on_the_manager_reaches_one_on_the_worker_across_the_overlay(dock
     stack = Stack(docker, f"svharness{uuid.uuid4().hex[:6]}", stack_file, {})
     try:
         stack.deploy()
-        wait_until(lambda: stack.running("echo") and stack.running("probe"), 180, "echo and probe running")
+        wait_for(lambda: stack.running("echo") and stack.running("probe"), "echo and probe running", 180, interval=1)
         assert [t["node"] for t in stack.running("echo")] == [worker.node_id]
         assert [t["node"] for t in stack.running("probe")] == [swarm.node_id]
         (probe,) = stack.containers("probe")
@@ -39,8 +40,8 @@ def test_a_task_on_the_manager_reaches_one_on_the_worker_across_the_overlay(dock
         def cli(*args: str) -> str:
             return docker("exec", probe, "redis-cli", "-h", "echo", "--raw", *args, timeout=30).strip()
 
-        assert wait_until(lambda: docker.ok("exec", probe, "redis-cli", "-h", "echo", "ping"), 60,
-                          "the echo task answers")
+        assert wait_for(lambda: docker.ok("exec", probe, "redis-cli", "-h", "echo", "ping"), "the echo task answers",
+                        60, interval=1)
         value = uuid.uuid4().hex
         assert cli("set", "written-from-the-manager", value) == "OK"
         # the value is in the worker's container: the write crossed to the other node

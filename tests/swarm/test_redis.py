@@ -10,8 +10,10 @@ import uuid
 import pytest
 import yaml
 
-from tests.swarm.conftest import attach_probe
-from tests.swarm.harness import REPO, Stack, wait_until
+from sentivis.settings import REPO_ROOT
+from tests.support.waiting import wait_for
+from tests.swarm.app import attach_probe
+from tests.swarm.harness import Stack
 
 REDIS_SERVICES = ["redis-1", "redis-2", "sentinel-1", "sentinel-2", "sentinel-3"]
 SENTINELS = ["sentinel-1", "sentinel-2", "sentinel-3"]
@@ -19,7 +21,7 @@ SENTINELS = ["sentinel-1", "sentinel-2", "sentinel-3"]
 
 def redis_only_stack(path):
     """docker-stack.yml with its Redis services, their configs, volumes and network only."""
-    stack = yaml.safe_load((REPO / "docker-stack.yml").read_text())
+    stack = yaml.safe_load((REPO_ROOT / "docker-stack.yml").read_text())
     services = {name: stack["services"][name] for name in REDIS_SERVICES}
     used = {c["source"] for s in services.values() for c in s.get("configs", [])}
     path.write_text(yaml.safe_dump({
@@ -27,7 +29,7 @@ def redis_only_stack(path):
         "services": services,
         "networks": stack["networks"],
         "volumes": {v: stack["volumes"][v] for v in ("redis-1-data", "redis-2-data")},
-        "configs": {c: {"file": str(REPO / stack["configs"][c]["file"])} for c in used},
+        "configs": {c: {"file": str(REPO_ROOT / stack["configs"][c]["file"])} for c in used},
     }))
     return path
 
@@ -71,30 +73,30 @@ def masters(cli) -> set[str]:
 
 def test_the_sentinels_agree_on_the_first_master_and_its_replica(redis):
     _, cli = redis
-    wait_until(lambda: masters(cli) == {"redis-1 6379"}, 60, "every sentinel names redis-1")
+    wait_for(lambda: masters(cli) == {"redis-1 6379"}, "every sentinel names redis-1", 60, interval=1)
 
     def discovered():
         views = [sentinel_view(cli, s) for s in SENTINELS]
         return all(v.get("num-slaves") == "1" and v.get("num-other-sentinels") == "2" for v in views) and views
 
-    views = wait_until(discovered, 90, "each sentinel sees the replica and the two other sentinels")
+    views = wait_for(discovered, "each sentinel sees the replica and the two other sentinels", 90, interval=1)
     assert all(v["quorum"] == "2" and v["flags"] == "master" for v in views), views
     assert replication(cli, "redis-1")["role"] == "master"
-    replica = wait_until(lambda: (r := replication(cli, "redis-2")).get("master_link_status") == "up" and r, 60,
-                         "redis-2 replicating")
+    replica = wait_for(lambda: (r := replication(cli, "redis-2")).get("master_link_status") == "up" and r,
+                       "redis-2 replicating", 60, interval=1)
     assert replica["role"] == "slave" and replica["master_host"] == "redis-1"
     assert cli("redis-1", "set", "before-failover", "kept") == ["OK"]
-    wait_until(lambda: cli("redis-2", "get", "before-failover") == ["kept"], 30, "the write on the replica")
+    wait_for(lambda: cli("redis-2", "get", "before-failover") == ["kept"], "the write on the replica", 30, interval=1)
 
 
 def test_losing_the_master_promotes_the_replica_and_the_old_master_rejoins_as_its_replica(redis):
     stack, cli = redis
     assert cli("redis-1", "set", "written-last", "before-the-loss") == ["OK"]
-    wait_until(lambda: cli("redis-2", "get", "written-last") == ["before-the-loss"], 30, "replicated")
+    wait_for(lambda: cli("redis-2", "get", "written-last") == ["before-the-loss"], "replicated", 30, interval=1)
     lost = time.monotonic()
     stack.scale(**{"redis-1": 0})  # its node is gone: no task runs it
-    wait_until(lambda: masters(cli) == {"redis-2 6379"}, 120, "every sentinel names redis-2", interval=0.5)
-    wait_until(lambda: replication(cli, "redis-2").get("role") == "master", 30, "redis-2 promoted", interval=0.5)
+    wait_for(lambda: masters(cli) == {"redis-2 6379"}, "every sentinel names redis-2", 120, interval=0.5)
+    wait_for(lambda: replication(cli, "redis-2").get("role") == "master", "redis-2 promoted", 30, interval=0.5)
     failover_s = time.monotonic() - lost
     # nothing acknowledged before the loss is lost, and the new master takes writes
     assert cli("redis-2", "get", "before-failover") == ["kept"]
@@ -103,8 +105,8 @@ def test_losing_the_master_promotes_the_replica_and_the_old_master_rejoins_as_it
 
     stack.scale(**{"redis-1": 1})
     stack.wait_healthy({"redis-1": 1}, timeout=120)
-    rejoined = wait_until(lambda: (r := replication(cli, "redis-1")).get("master_link_status") == "up" and r, 90,
-                          "redis-1 replicating from redis-2")
+    rejoined = wait_for(lambda: (r := replication(cli, "redis-1")).get("master_link_status") == "up" and r,
+                        "redis-1 replicating from redis-2", 90, interval=1)
     assert rejoined["role"] == "slave" and rejoined["master_host"] == "redis-2"
     assert cli("redis-1", "get", "after-failover") == ["new-master"]
     assert masters(cli) == {"redis-2 6379"}, "the returning node must not take the master role back"

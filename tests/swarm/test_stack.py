@@ -2,13 +2,9 @@
 nginx to the gateways and workers, several gateways each answer only their own browsers,
 nginx follows gateways coming and going, a killed detector task is replaced while the other
 replica answers, and losing the Redis master while a browser streams is followed by every
-service through the sentinels. The frame helpers are the compose test's (tests/compose)."""
+service through the sentinels. The frame helpers are tests/support/frames.py."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,21 +14,13 @@ import pytest
 import socketio
 
 from sentivis import streams
-from tests.compose.test_compose import (
-    FrameClient,
-    astronaut_frame,
-    face_results,
-    iou,
-    pasted_frame,
-    results_flow_again,
-    stream_frames,
-)
-from tests.swarm.conftest import TOKEN, URL, get
-from tests.swarm.harness import REPO, Stack, wait_until
-
-
-def client(**kwargs) -> FrameClient:
-    return FrameClient(URL, auth={"token": TOKEN}, **kwargs)
+from sentivis.settings import REPO_ROOT
+from tests.support.frames import face_results, results_flow_again, run_driver, stream_frames, wait_inferences
+from tests.support.waiting import wait_for
+from tests.swarm.app import TOKEN, URL, client, get
+from tests.swarm.harness import Stack
+from toolkit.client import FrameClient
+from toolkit.samples import astronaut_frame, iou, pasted_frame
 
 
 def result_streams(app) -> dict[str, int]:
@@ -49,7 +37,7 @@ def grown(before: dict[str, int], after: dict[str, int]) -> set[str]:
 
 
 def test_the_stack_refuses_to_deploy_without_a_token(docker, swarm):
-    stack = Stack(docker, f"svnotoken{uuid.uuid4().hex[:6]}", REPO / "docker-stack.yml", {})
+    stack = Stack(docker, f"svnotoken{uuid.uuid4().hex[:6]}", REPO_ROOT / "docker-stack.yml", {})
     result = stack.deploy(check=False)
     assert result.returncode != 0
     assert "SENTIVIS_AUTH_TOKEN" in result.stderr
@@ -114,12 +102,7 @@ def test_default_clients_told_to_use_websocket_stream_through_several_gateways(a
     paths = [tmp_path / f"{i}.jpg" for i in range(3)]
     for path in paths:
         path.write_bytes(image)
-    argv = ([sys.executable, "-m", "tests.clients.python_client"] if driver == "python"
-            else ["node", str(REPO / "tests" / "clients" / "node" / "conformance.mjs")])
-    done = subprocess.run([*argv, URL, TOKEN, "default", *map(str, paths)], cwd=REPO, capture_output=True,
-                          text=True, timeout=240, env={**os.environ, "CONFORMANCE_TRANSPORTS": "websocket"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout)
+    report = run_driver(driver, URL, "default", paths, token=TOKEN, env={"CONFORMANCE_TRANSPORTS": "websocket"})
     assert report["refusal"]["refused"] and report["refusal"]["data"] == {"code": "unauthorized"}
     assert [a["event"] for a in report["answers"]] == ["inference"] * 3
     assert all(len(a["faces"]) == 3 for a in report["answers"]), report["answers"]
@@ -205,8 +188,8 @@ def test_nginx_follows_gateways_coming_and_going(app):
 def test_scaled_workers_share_the_frames_and_a_killed_detector_task_is_replaced(app, docker):
     app.stack.scale(detector=2, classifier=2)
     app.stack.wait_healthy({"detector": 2, "classifier": 2}, timeout=300)
-    wait_until(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 2 and r.get("classifiers") == 2, 60,
-               "two detectors and two classifiers ready")
+    wait_for(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 2 and r.get("classifiers") == 2,
+             "two detectors and two classifiers ready", 60, interval=1)
     image, _ = astronaut_frame()
     browser = client()
     try:
@@ -224,7 +207,7 @@ def test_scaled_workers_share_the_frames_and_a_killed_detector_task_is_replaced(
             return len(running) == 2 and {t["id"] for t in running} != before and \
                 killed not in {t["container"] for t in running} and app.stack.healthy("detector", 2)
 
-        wait_until(replaced, 180, "swarm runs a new detector task in place of the killed one", interval=2)
+        wait_for(replaced, "swarm runs a new detector task in place of the killed one", 180, interval=2)
         replaced_s = time.monotonic() - killed_at
         results_flow_again(browser, image, frame_id)
         print(f"\ndetector task killed (1 of 2): 10 answers in a row with faces {flowing_s:.1f} s after the kill, "
@@ -251,16 +234,16 @@ def test_losing_the_redis_master_while_a_browser_streams_is_followed_by_every_se
     browser = client().start([image], 5)
     try:
         assert browser.wait_inference_after(time.monotonic(), timeout=60) is not None
-        time.sleep(2)
+        wait_inferences(browser, time.monotonic(), 10, timeout=30)  # results flowing when the master goes
         (container,) = app.stack.containers(old)
         killed_at = time.monotonic()
         docker("kill", container)
-        new = wait_until(lambda: (m := app.masters()) and len(m) == 1 and m != {old} and "" not in m and m.pop(), 120,
-                         "every sentinel names the replica", interval=0.5)
+        new = wait_for(lambda: (m := app.masters()) and len(m) == 1 and m != {old} and "" not in m and m.pop(),
+                       "every sentinel names the replica", 120, interval=0.5)
         failover_s = time.monotonic() - killed_at
         recovery_s = browser.wait_inference_after(killed_at, timeout=120)
         assert recovery_s is not None, "no results after the failover"
-        time.sleep(3)
+        wait_inferences(browser, killed_at + recovery_s, 15, timeout=60)  # and results keep coming
     finally:
         browser.stop()
     try:
@@ -280,6 +263,6 @@ def test_losing_the_redis_master_while_a_browser_streams_is_followed_by_every_se
                     if ":" in line)
         return info.get("role") == "slave" and info.get("master_host") == new and info.get("master_link_status") == "up"
 
-    wait_until(rejoined, 180, f"{old} restarted by swarm as a replica of {new}", interval=2)
+    wait_for(rejoined, f"{old} restarted by swarm as a replica of {new}", 180, interval=2)
     assert app.master() == new
-    wait_until(lambda: get("/readyz", TOKEN)[0] == 200, 60, "/readyz on the new master")
+    wait_for(lambda: get("/readyz", TOKEN)[0] == 200, "/readyz on the new master", 60, interval=1)

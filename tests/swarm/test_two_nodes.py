@@ -12,10 +12,11 @@ import os
 import time
 
 from sentivis import streams
-from tests.compose.test_compose import astronaut_frame, results_flow_again, write_tiny_fer_csv
-from tests.swarm.conftest import TOKEN, get
-from tests.swarm.harness import wait_until
-from tests.swarm.test_stack import client
+from tests.support.fer import write_tiny_fer_csv
+from tests.support.frames import results_flow_again
+from tests.support.waiting import wait_for
+from tests.swarm.app import TOKEN, client, get
+from toolkit.samples import astronaut_frame
 
 COMPUTE = "sentivis.compute"
 WORKERS = ("detector", "classifier")
@@ -35,8 +36,8 @@ def train_on_the_manager(app, docker, tmp_path) -> dict:
     status, job = get("/api/v1/training-jobs", TOKEN, body={"dataset": "fer-small.csv", "epochs": 1, "batch_size": 32,
                                                             "widths": [4, 8], "threads": 1})
     assert status == 202, job
-    done = wait_until(lambda: (j := get(f"/api/v1/training-jobs/{job['id']}", TOKEN)[1])["state"] in
-                      ("succeeded", "failed") and j, 600, "the training job done", interval=2)
+    done = wait_for(lambda: (j := get(f"/api/v1/training-jobs/{job['id']}", TOKEN)[1])["state"] in
+                    ("succeeded", "failed") and j, "the training job done", 600, interval=2)
     assert done["state"] == "succeeded", done
     (record,) = [v for v in get("/api/v1/models", TOKEN)[1]["versions"] if v["version"] == done["model_version"]]
     return record
@@ -58,13 +59,14 @@ def test_workers_on_a_second_node_answer_across_the_overlay_and_the_manager_take
             return all(nodes_of(app, s) == [worker.node_id] and app.stack.healthy(s, 1, worker.docker)
                        and not app.stack.containers(s) for s in WORKERS)
 
-        wait_until(on_the_worker, 300, "one detector and one classifier running on the worker, none on the manager",
-                   interval=2)
+        wait_for(on_the_worker, "one detector and one classifier running on the worker, none on the manager", 300,
+                 interval=2)
         for service in ("gateway", "redis-1"):
             assert set(nodes_of(app, service)) == {swarm.node_id}, service
-        ready = wait_until(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 1 and r.get("classifiers") == 1
-                           and r["models"]["emotion"].get("version") == trained["version"] and r, 120,
-                           "/readyz counts the worker's replicas, its classifier serving the trained model")
+        ready = wait_for(lambda: (r := get("/readyz", TOKEN)[1]).get("detectors") == 1 and r.get("classifiers") == 1
+                         and r["models"]["emotion"].get("version") == trained["version"] and r,
+                         "/readyz counts the worker's replicas, its classifier serving the trained model", 120,
+                         interval=1)
         # the trained file is on the manager's models volume only: the worker's classifier loaded the bytes
         served = ready["models"]["emotion"]
         assert served["source"] == "registry" and served["path"] == streams.model_bytes_key(trained["sha256"]), served
@@ -80,14 +82,14 @@ def test_workers_on_a_second_node_answer_across_the_overlay_and_the_manager_take
 
             lost = time.monotonic()
             worker.daemon.kill()
-            wait_until(lambda: swarm.node(worker.node_id)["Status"]["State"] == "down", 120,
-                       "the manager marks the worker down")
+            wait_for(lambda: swarm.node(worker.node_id)["Status"]["State"] == "down",
+                     "the manager marks the worker down", 120, interval=1)
             down_s = time.monotonic() - lost
             # the operator's answer to losing the compute node: the manager may run the workers
             docker("node", "update", "--label-add", f"{COMPUTE}=true", swarm.node_id)
-            wait_until(lambda: all(nodes_of(app, s) == [swarm.node_id] and app.stack.healthy(s, 1)
-                                   for s in WORKERS), 300, "detector and classifier running on the manager",
-                       interval=2)
+            wait_for(lambda: all(nodes_of(app, s) == [swarm.node_id] and app.stack.healthy(s, 1)
+                                 for s in WORKERS), "detector and classifier running on the manager", 300,
+                     interval=2)
             results_flow_again(browser, image, frame_id, timeout=120)
             print(f"\nworker node lost: marked down after {down_s:.0f} s, frames answered from the manager "
                   f"{time.monotonic() - lost:.0f} s after the loss")

@@ -108,6 +108,17 @@ def test_absence_is_measured_in_seconds_whatever_the_frame_rate(fps):
     assert back != first  # past it: forgotten
 
 
+@pytest.mark.parametrize("pause_s, same", [(1.8, True), (2.6, False), (30.0, False)])
+def test_a_pause_in_the_frames_counts_as_absence(pause_s, same):
+    """No frame at all for `pause_s` (a stream paused, a camera stalled), then the face again
+    elsewhere: within max_absence_s (2 s) the same person, past it a new one."""
+    tracker = PersonTracker()
+    for i in range(15):
+        [seen] = tracker.update([face(20, 20, look=0)], timestamp_ms=i * 1000 / 15)
+    [back] = tracker.update([face(220, 120, look=0)], timestamp_ms=14 * 1000 / 15 + pause_s * 1000)
+    assert (back.id == seen.id) == same, (seen.id, back.id)
+
+
 def test_someone_else_coming_in_is_a_new_person():
     first, back = absent_then_back(0.5, 15, look_back=1)
     assert back != first

@@ -9,7 +9,7 @@ from celery import Celery
 
 from sentivis import jobs, redis_io, registry
 from sentivis.settings import Settings
-from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
+from tests.support.fer import TINY_WIDTHS, write_fer_csv
 from toolkit.processes import Service
 
 JOB_TIMEOUT_S = 180

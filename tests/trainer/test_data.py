@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from sentivis.labels import EMOTIONS
-from tests.trainer.conftest import SPLIT_SIZES, write_class_folders, write_fer_csv
+from tests.support.fer import SPLIT_SIZES, write_class_folders, write_fer_csv
 from trainer.cli import main
 from trainer.data import DataError, load_dataset
 

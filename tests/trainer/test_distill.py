@@ -10,7 +10,7 @@ import torch
 
 from sentivis import training
 from sentivis.training import TrainConfig
-from tests.trainer.conftest import SPLIT_SIZES, TINY_WIDTHS, write_fer_csv
+from tests.support.fer import SPLIT_SIZES, TINY_WIDTHS, write_fer_csv
 from trainer import teachers
 from trainer.augment import mix_batch
 from trainer.checkpoint import load_model

@@ -10,7 +10,7 @@ from sentivis import jobs, registry, training
 from sentivis.redis_io import connect
 from sentivis.settings import Settings
 from sentivis.training import TrainConfig
-from tests.trainer.conftest import TINY_WIDTHS, write_fer_csv
+from tests.support.fer import TINY_WIDTHS, write_fer_csv
 from trainer import teachers
 from trainer.data import load_dataset
 from trainer.job import run_job, train_config

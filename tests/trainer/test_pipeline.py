@@ -11,7 +11,7 @@ from PIL import Image
 
 from sentivis.labels import EMOTIONS
 from sentivis.training import TrainConfig
-from tests.trainer.conftest import SPLIT_SIZES, TINY_WIDTHS, write_class_folders
+from tests.support.fer import SPLIT_SIZES, TINY_WIDTHS, write_class_folders
 from trainer import onnx_io
 from trainer.checkpoint import load_model, resume_path_for
 from trainer.cli import main

@@ -12,7 +12,7 @@ import torch
 
 from sentivis import training
 from sentivis.training import TrainConfig
-from tests.trainer.conftest import SPLIT_SIZES, TINY_WIDTHS
+from tests.support.fer import SPLIT_SIZES, TINY_WIDTHS
 from trainer import gpu_round, teachers
 from trainer.checkpoint import load_model
 from trainer.cli import main

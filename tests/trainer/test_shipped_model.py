@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sentivis.settings import SHIPPED_MODEL
-from tests.conftest import FER_CSV
+from toolkit.samples import FER_CSV
 from trainer.evaluate import evaluate_file, per_class_markdown
 from trainer.export import sibling_paths
 

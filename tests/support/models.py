@@ -1,14 +1,11 @@
-"""Classifier test fixtures: random-weight ONNX models that meet (or break) the model contract."""
+"""ONNX models for the classifier tests: random-weight ones that meet (or break) the model contract,
+and their installation where a service reads them."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import warnings
 from pathlib import Path
-
-import pytest
 
 
 def export(module, path: Path, input_shape=(1, 1, 48, 48), input_name="input", output_name="probabilities",
@@ -39,22 +36,6 @@ def emotion_net(path: Path, seed: int) -> Path:
             elif isinstance(m, torch.nn.Linear):
                 torch.nn.init.normal_(m.weight, std=0.3)
     return export(CalibratedEmotionNet(net, 1.0), path)
-
-
-@pytest.fixture(scope="session")
-def model_files(tmp_path_factory) -> dict[str, Path]:
-    """Two contract-conforming models with different weights, each with a model card."""
-    folder = tmp_path_factory.mktemp("models")
-    files = {}
-    for name, seed in (("a", 1), ("b", 2)):
-        path = emotion_net(folder / f"emotion-{name}.onnx", seed)
-        # The fields the trainer's card has that the classifier reads, plus an explicit version.
-        card = {"version": f"test-{name}", "accuracy": 0.5 + seed / 10,
-                "metrics": {"test": {"accuracy": 0.5 + seed / 10}},
-                "file": {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}}
-        (folder / f"emotion-{name}.card.json").write_text(json.dumps(card))
-        files[name] = path
-    return files
 
 
 def install(source: Path, target: Path, with_card: bool = True) -> Path:
