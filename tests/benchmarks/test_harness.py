@@ -67,3 +67,17 @@ def test_the_recorder_benchmark_drains_every_record_and_measures_the_database(tm
         ("sqlite", 1, 400, 402), ("postgresql", 1, 400, 402)]
     assert all(r["rows_per_s"] > 0 and 50 < r["bytes_per_row"] < 5000 for r in results)
     assert "rows/s" in proc.stdout and "MB per camera-hour" in proc.stdout
+
+
+def test_the_recording_benchmark_stores_every_answered_frame_of_its_recorded_rounds(tmp_path):
+    out = tmp_path / "recording.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.recording", "--fps", "10", "--seconds", "2",
+                           "--rounds", "1", "--json", str(out)], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    assert [r["recording"] for r in report["rounds"]] == [False, True]
+    for r in report["rounds"]:
+        assert r["answered"] == 20 and r["errors"] == {} and r["server_ms"]["n"] > 0
+    assert report["rounds"][1]["stored_frames"] == report["rounds"][1]["answered"]
+    assert set(report["median"]) == {"off", "on"} and "recording off -> on" in proc.stdout

@@ -55,6 +55,14 @@ class Compose:
                                  f"{result.stderr[-3000:]}")
         return result.stdout
 
+    def binary(self, *args: str, stdin: bytes | None = None, timeout: float = 300) -> bytes:
+        """A command whose output or input is bytes (a database dump), which must succeed."""
+        result = subprocess.run([*self.base, *args], cwd=REPO_ROOT, env=self.env, input=stdin, capture_output=True,
+                                timeout=timeout)
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr[-3000:]!r}")
+        return result.stdout
+
     def containers(self, service: str) -> list[str]:
         return self("ps", "-q", service).split()
 

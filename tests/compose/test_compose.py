@@ -237,9 +237,10 @@ def test_trainer_worker_service_becomes_healthy(stack):
     wait_healthy(stack, {"trainer": 1}, timeout=240)
 
 
-def test_a_recorded_session_outlives_down_and_up_and_can_be_deleted(stack):
+def test_a_recorded_session_outlives_down_and_up_a_backup_restores_it_and_it_can_be_deleted(stack):
     """Recorded through nginx into PostgreSQL (the postgres-data volume): still there after
-    `docker compose down` and `up`, its CSV one row per face answered, and gone once deleted."""
+    `docker compose down` and `up`, its CSV one row per face answered; deleted, then back from a
+    dump taken before, as docs/DEPLOY.md restores one; and gone once deleted."""
     image, _ = astronaut_frame()
     client = FrameClient(URL)
     try:
@@ -267,7 +268,19 @@ def test_a_recorded_session_outlives_down_and_up_and_can_be_deleted(stack):
     with urllib.request.urlopen(session_url + "/frames?format=csv", timeout=10) as response:
         rows = response.read().decode().strip().splitlines()[1:]
     assert len(rows) == faces
-    request = urllib.request.Request(session_url, method="DELETE")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 204
-    assert get_json(session_url)[0] == 404
+
+    def delete() -> None:
+        with urllib.request.urlopen(urllib.request.Request(session_url, method="DELETE"), timeout=10) as response:
+            assert response.status == 204
+        assert get_json(session_url)[0] == 404
+
+    dump = stack.binary("exec", "-T", "postgres", "pg_dump", "-U", "sentivis", "-Fc", "sentivis")
+    delete()
+    stack("stop", "gateway", "recorder", timeout=120)
+    stack.binary("exec", "-T", "postgres", "pg_restore", "-U", "sentivis", "-d", "sentivis", "--clean", "--if-exists",
+                 stdin=dump)
+    stack("up", "-d", timeout=HEALTH_TIMEOUT_S + 120)
+    wait_healthy(stack, {"recorder": 1, "gateway": 1, "frontend": 1})
+    restored = wait_for(written, "the session restored from the dump", 60, interval=1)
+    assert (restored["name"], restored["frames"], restored["people"]) == (before["name"], 5, before["people"])
+    delete()
