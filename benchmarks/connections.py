@@ -108,14 +108,22 @@ def run(idle: int, streams: int, fps: float, duration: float, services_root: Pat
         print(f"{held} idle connections held after {opened_s:.1f} s; gateway {memory_before:.0f} -> "
               f"{memory_idle:.0f} MB", flush=True)
         result: dict = {}
+
+        def stream() -> None:
+            try:
+                result["load"] = run_load(stack.url, sample_frames(), streams, fps, duration,
+                                          **({"socketio_path": socketio_path} if socketio_path else {}))
+            except Exception as exc:  # a gateway past what it holds: the streams cannot connect
+                result["error"] = f"{type(exc).__name__}: {exc}"
+
         with HealthPoller(stack.url) as health, CpuMeter({"gateway": gateway}) as cpu:
-            load = threading.Thread(target=lambda: result.update(load=run_load(
-                stack.url, sample_frames(), streams, fps, duration, **(
-                    {"socketio_path": socketio_path} if socketio_path else {}))), daemon=True)
+            load = threading.Thread(target=stream, daemon=True)
             load.start()
             load.join(duration + 120)
-        records = result["load"].records
+        records = result["load"].records if "load" in result else []
         answered = [r for r in records if r.event == "inference"]
+        if "load" not in result:
+            print(f"the streams failed: {result.get('error', 'no result in time')}", flush=True)
         return {
             "idle": {"asked": idle, "held": held, "open_s": round(opened_s, 1),
                      "health_while_opening": opening_health.summary()},
@@ -123,7 +131,8 @@ def run(idle: int, streams: int, fps: float, duration: float, services_root: Pat
                                   "per_idle_connection_kb": round((memory_idle - memory_before) * 1024 / max(1, held),
                                                                   1),
                                   "after_streaming": round(rss_mb(gateway), 1)},
-            "streams": {"clients": streams, "fps": fps, "duration_s": duration, "sent": len(records),
+            "streams": {"clients": streams, "fps": fps, "duration_s": duration, "error": result.get("error"),
+                        "sent": len(records),
                         "answers": dict(Counter(r.code or r.event or "none" for r in records)),
                         "round_trip_ms": percentiles([r.rtt_ms for r in answered])},
             "health": health.summary(),

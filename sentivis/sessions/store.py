@@ -5,6 +5,10 @@ keyed by the record's own values and inserted with ON CONFLICT DO NOTHING (Postg
 SQLite's dialect inserts), and a session's counters grow by the rows the inserts really added
 (RETURNING), so a batch written twice (a recorder killed between its commit and its XACK) changes
 nothing the second time. Records of a session deleted through the API are not written back.
+Rows that concurrent batches of several recorders both touch (a person, a session's row and its
+counters) are written in one order, by key: PostgreSQL then makes one batch wait for the other
+rather than abort one of them as a deadlock (measured: three recorders on the same sessions wrote
+a quarter of one recorder's rows per second before, in docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -71,7 +75,7 @@ def _rows_of(records: Iterable[Record]) -> dict[str, list]:
         elif isinstance(record, SessionStopped):
             out["stopped"].append({"id": record.session_id, "ended_at": record.ended_at,
                                    "end_reason": record.reason, "reported_frames": record.frames})
-    out["people"] = [{"session_id": s, "person_id": p, "first_seq": seq} for (s, p), seq in first_seen.items()]
+    out["people"] = [{"session_id": s, "person_id": p, "first_seq": seq} for (s, p), seq in sorted(first_seen.items())]
     return out
 
 
@@ -115,21 +119,24 @@ def write_records(connection: sa.Connection, records: list[Record]) -> Written:
     if rows["models"]:
         connection.execute(_insert(connection, schema.models).on_conflict_do_nothing(), rows["models"])
     s = schema.sessions
-    for values in rows["started"]:
-        stmt = _insert(connection, s).values(**values)
-        connection.execute(stmt.on_conflict_do_update(index_elements=[s.c.id], set_={
-            k: stmt.excluded[k] for k in ("name", "source", "gateway", "started_at", "settings")}))
-    for sid, added in counts.items():
-        stmt = _insert(connection, s).values(id=sid, **added)
-        last = stmt.excluded.last_at
-        connection.execute(stmt.on_conflict_do_update(index_elements=[s.c.id], set_={
-            "frames": s.c.frames + stmt.excluded.frames, "people": s.c.people + stmt.excluded.people,
-            "gap_frames": s.c.gap_frames + stmt.excluded.gap_frames,
-            "last_at": sa.case((sa.or_(s.c.last_at.is_(None), last > s.c.last_at), last), else_=s.c.last_at)}))
-    for values in rows["stopped"]:
-        stmt = _insert(connection, s).values(**values)
-        connection.execute(stmt.on_conflict_do_update(index_elements=[s.c.id], set_={
-            k: stmt.excluded[k] for k in ("ended_at", "end_reason", "reported_frames")}))
+    started = {row["id"]: row for row in rows["started"]}
+    stopped = {row["id"]: row for row in rows["stopped"]}
+    for sid in sorted(started.keys() | counts.keys() | stopped.keys()):  # one order: see the module docstring
+        if sid in started:
+            stmt = _insert(connection, s).values(**started[sid])
+            connection.execute(stmt.on_conflict_do_update(index_elements=[s.c.id], set_={
+                k: stmt.excluded[k] for k in ("name", "source", "gateway", "started_at", "settings")}))
+        if sid in counts:
+            stmt = _insert(connection, s).values(id=sid, **counts[sid])
+            last = stmt.excluded.last_at
+            connection.execute(stmt.on_conflict_do_update(index_elements=[s.c.id], set_={
+                "frames": s.c.frames + stmt.excluded.frames, "people": s.c.people + stmt.excluded.people,
+                "gap_frames": s.c.gap_frames + stmt.excluded.gap_frames,
+                "last_at": sa.case((sa.or_(s.c.last_at.is_(None), last > s.c.last_at), last), else_=s.c.last_at)}))
+        if sid in stopped:
+            stmt = _insert(connection, s).values(**stopped[sid])
+            connection.execute(stmt.on_conflict_do_update(index_elements=[s.c.id], set_={
+                k: stmt.excluded[k] for k in ("ended_at", "end_reason", "reported_frames")}))
     return written
 
 
