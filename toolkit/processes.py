@@ -60,14 +60,19 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def get_json(url: str, timeout: float = 5.0, token: str | None = None):
-    """-> (HTTP status, parsed JSON body); an HTTP error status is returned, not raised. `token`:
-    the gateway's SENTIVIS_AUTH_TOKEN, sent as the bearer token."""
+    """-> (HTTP status, parsed JSON body); an HTTP error status is returned, not raised, with the
+    body as text where it is not JSON (a proxy's own error page). `token`: the gateway's
+    SENTIVIS_AUTH_TOKEN, sent as the bearer token."""
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        body = exc.read()
+        try:
+            return exc.code, json.loads(body or b"null")
+        except ValueError:
+            return exc.code, body.decode(errors="replace")
 
 
 def wait_http(url: str, timeout: float = 30.0, status: int = 200) -> None:
