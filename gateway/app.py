@@ -111,8 +111,16 @@ def socket_server(parser: str, settings: Settings, async_mode: str, sessions_ope
     return SocketServer(parser, limit, sessions_open, async_mode=async_mode,
                         cors_allowed_origins=list(settings.cors_origins) or None, async_handlers=False,
                         max_http_buffer_size=settings.max_message_bytes, ping_interval=10, ping_timeout=10,
-                        logger=logging.getLogger("gateway.socketio"),
-                        engineio_logger=logging.getLogger("gateway.engineio"))
+                        logger=library_logger("gateway.socketio"), engineio_logger=library_logger("gateway.engineio"))
+
+
+def library_logger(name: str) -> logging.Logger:
+    """python-socketio's and python-engineio's logger: they log every packet at INFO, so only their
+    warnings and errors unless the gateway itself logs at DEBUG."""
+    log = logging.getLogger(name)
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        log.setLevel(logging.WARNING)
+    return log
 
 
 class PagePath(PathConverter):

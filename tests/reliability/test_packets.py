@@ -79,4 +79,5 @@ def test_every_hostile_packet_gets_a_clean_answer_and_leaves_nothing_behind(stac
     assert sent and all(r.event == "inference" for r in sent), [(r.frame_id, r.event, r.code) for r in sent]
     log = stack.logs(1_000_000)
     assert "Traceback" not in log, log[-5000:]
+    assert "Sending packet" not in log and "Received packet" not in log, "a log line per packet at INFO"
     assert stack.pids()["gateway"]
