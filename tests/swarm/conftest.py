@@ -100,9 +100,11 @@ def app(docker, swarm):
         probe = attach_probe(docker, stack)
         yield App(stack, probe)
     finally:
-        artifacts = REPO_ROOT / "test-artifacts"
-        artifacts.mkdir(exist_ok=True)
-        (artifacts / f"{stack.name}.log").write_text(stack.logs())
-        if probe:
-            docker("rm", "-f", probe, check=False)
-        stack.remove()
+        try:
+            artifacts = REPO_ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            (artifacts / f"{stack.name}.log").write_text(stack.logs())
+        finally:  # the logs are a courtesy; removing what the test made is not
+            if probe:
+                docker("rm", "-f", probe, check=False)
+            stack.remove()

@@ -339,8 +339,12 @@ class Stack:
     def logs(self, tail: int = 200) -> str:
         out = []
         for service in self.docker("stack", "services", "--format", "{{.Name}}", self.name, check=False).split():
-            result = run([*self.docker.base, "service", "logs", "--raw", "--tail", str(tail), service], timeout=60,
-                         check=False)
+            try:
+                result = run([*self.docker.base, "service", "logs", "--raw", "--tail", str(tail), service],
+                             timeout=60, check=False)
+            except subprocess.TimeoutExpired:
+                out.append(f"==== {service}\n(its logs did not come within 60 s)")
+                continue
             out.append(f"==== {service}\n{result.stdout}{result.stderr}")
         return "\n".join(out)
 
