@@ -33,8 +33,8 @@ def test_a_short_low_rate_run_writes_a_complete_report(tmp_path):
     cores = sorted(os.sched_getaffinity(0))
     assert report["modes"]["shared"]["stack_cpus"] == report["modes"]["shared"]["load_cpus"] == cores
     # Pinned: the load generator on the last core, the stack on the others, apart.
-    pinned = report["modes"]["pinned"]
-    assert pinned["load_cpus"] == cores[-1:] and pinned["stack_cpus"] == cores[:-1]
+    pinned_cpus = report["modes"]["pinned"]
+    assert pinned_cpus["load_cpus"] == cores[-1:] and pinned_cpus["stack_cpus"] == cores[:-1]
     for step in (shared, pinned):
         check_step(step)
     assert report["targets"] == []  # targets are judged only on the scenarios that ran
