@@ -3,12 +3,12 @@ every gateway's frames waiting or in work in the work streams (consumer-group la
 frames and faces streams) and how many the detectors have read, in one pipelined round trip."""
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import redis
 
 from gateway.admission import Admission, Backlog
+from gateway.background import BackgroundLoop
 from sentivis import redis_io, streams
 from sentivis.settings import Settings
 
@@ -35,25 +35,20 @@ def streams_backlog(client: redis.Redis) -> Backlog | None:
     return Backlog(waiting, detectors.get("entries-read"))
 
 
-class BacklogSampler:
+class BacklogSampler(BackgroundLoop):
     """Feeds `admission` a sample every SAMPLE_EVERY_S (when admission is on)."""
 
+    name = "backlog-sampler"
+
     def __init__(self, settings: Settings, admission: Admission):
+        super().__init__()
         self.admission = admission
         self._redis = redis_io.connect(settings)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if not self.admission.enabled:
             return
-        self._thread = threading.Thread(target=self._run, name="backlog-sampler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().start()
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_EVERY_S):

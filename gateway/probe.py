@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import redis
 
+from gateway.background import BackgroundLoop
 from sentivis.protocol import FrameMessage
 from sentivis.warmup import FACE_SIZE, face_jpeg
 
@@ -36,18 +37,19 @@ class ProbeResult:
     detail: str  # "answered", "slow", "no face", the worker's error code, "timeout", "redis: ..."
 
 
-class ReadinessProbe:
+class ReadinessProbe(BackgroundLoop):
     """send: the one-shot path (FrameQueue.request_once); clock: wall seconds."""
+
+    name = "readiness-probe"
 
     def __init__(self, send: Send, max_ms: float, needed: int = 3, interval_s: float = 1.0,
                  ready_interval_s: float = 5.0, clock: Callable[[], float] = time.time):
+        super().__init__()
         self.send, self.max_ms, self.needed = send, max_ms, max(1, needed)
         self.interval_s, self.ready_interval_s = interval_s, ready_interval_s
         self._clock = clock
         self._results: deque[ProbeResult] = deque(maxlen=self.needed)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def ready(self) -> bool:
@@ -84,15 +86,6 @@ class ReadinessProbe:
             results = list(self._results)
         return {"ready": self.ready, "max_ms": self.max_ms, "needed": self.needed,
                 "last": [asdict(r) for r in results]}
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="readiness-probe", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():

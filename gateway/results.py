@@ -12,13 +12,13 @@ This is the gateway's thin adapter around the present stage.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import redis
 
 from gateway import prometheus
 from gateway.admission import Admission
+from gateway.background import BackgroundLoop
 from gateway.connections import Connection, Connections
 from gateway.frames import FrameQueue
 from gateway.recording import Recording
@@ -35,17 +35,18 @@ KEEPALIVE_S = 1.0
 READ_BLOCK_MS = 500
 
 
-class ResultReader:
+class ResultReader(BackgroundLoop):
     """settings: Redis and limits; connections: whose frames are answered; frames: the one-shot
     requests; admission: told of each frame answered; recording: recorded sessions."""
 
+    name = "results-reader"
+
     def __init__(self, settings: Settings, gateway_id: str, connections: Connections, frames: FrameQueue,
                  admission: Admission, recording: Recording):
+        super().__init__()
         self.connections, self.frames, self.admission, self.recording = connections, frames, admission, recording
         self.stream = streams.results_stream(gateway_id)
         self._redis = redis_io.connect(settings)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_id = b"0-0"  # the stream is this gateway's own: everything in it is for us
         self._next_keepalive = 0.0
 
@@ -54,13 +55,10 @@ class ResultReader:
             self.keep_alive()
         except redis.RedisError as exc:
             log.warning("Redis unavailable at start (%s); the result stream is created on reconnect", exc)
-        self._thread = threading.Thread(target=self._run, name="results-reader", daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().stop()
         try:
             self._redis.delete(self.stream)
         except redis.RedisError:

@@ -3,35 +3,27 @@ SENTIVIS_FRAME_TIMEOUT_MS: the connection gets a `timeout` frame_error, its in-f
 admission's count come back, so no client waits forever. Checked every 100 ms by one thread."""
 from __future__ import annotations
 
-import threading
 import time
 from typing import Callable
 
 from gateway import prometheus
 from gateway.admission import Admission
+from gateway.background import BackgroundLoop
 from gateway.connections import Connections
 from sentivis.protocol import frame_error
 
 SWEEP_EVERY_S = 0.1
 
 
-class Timeouts:
+class Timeouts(BackgroundLoop):
     """timeout_s: how long a frame may wait for its answer; clock: wall seconds (the frames' receive times)."""
+
+    name = "frame-timeouts"
 
     def __init__(self, timeout_s: float, connections: Connections, admission: Admission,
                  clock: Callable[[], float] = time.time):
         self.timeout_s, self.connections, self.admission, self._clock = timeout_s, connections, admission, clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="frame-timeouts", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        super().__init__()
 
     def _run(self) -> None:
         while not self._stop.wait(SWEEP_EVERY_S):
