@@ -1,11 +1,16 @@
 """Hostile input through a real stack: 1,000 malformed frames (half through each parser) and a
 1,000 fps flood, while a well-behaved client streams beside them and gets an answer to every frame.
 Packets below the frame (Engine.IO, Socket.IO) are tests/reliability/test_packets.py's."""
+import json
+import subprocess
+import sys
 import time
+from collections import Counter
 
 import pytest
 
 from reliability.fuzz import bad_frames
+from sentivis.settings import REPO_ROOT
 from tests.support.frames import wait_inferences
 from tests.support.metrics import metric
 from tests.support.stack import start_stack
@@ -107,31 +112,30 @@ def test_a_thousand_malformed_frames_get_specific_errors_and_a_good_client_gets_
 
 
 def test_a_client_flooding_at_1000_fps_is_throttled_and_others_are_unaffected(stack, good):
-    astro, _ = astronaut_frame()
-    flood = FrameClient(stack.url)
-    try:
-        flood_from = time.monotonic()
-        flood.start([astro], rate=1000, duration=5.0).join(timeout=30)
-        wait_inferences(good, time.monotonic(), 2 * GOOD_RATE, timeout=30)  # and the good client streams on
-        good.stop()
-        assert good.wait_answered(timeout=30) and flood.wait_answered(timeout=60)
+    # The flooder is a process of its own at a lower priority: on this 2-core machine it would
+    # otherwise take the CPU the stack needs (an attacker's machine is not the server's).
+    flood = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "tests.support.flood", stack.url,
+                            "--rate", "1000", "--seconds", "5"], cwd=REPO_ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert flood.returncode == 0, flood.stderr
+    report = json.loads(flood.stdout)
+    wait_inferences(good, time.monotonic(), 2 * GOOD_RATE, timeout=30)  # and the good client streams on
+    good.stop()
+    assert report["answered"] and good.wait_answered(timeout=30)
 
-        sent = len(flood.records)
-        flood_codes, good_codes = flood.codes(), good.codes()
-        last_answer = max(r.done for r in flood.records.values()) - flood_from
-        print(f"\nflood: {sent} frames -> {dict(flood_codes)}, last answer {last_answer:.1f} s after the start; "
-              f"good client {dict(good_codes)}")
-        # The flood gets rate_limited errors: the bucket lets through its burst plus the limit a
-        # second for as long as the gateway was taking the flood off the socket (which may outlast
-        # the sending); every other frame is refused. (The in-flight cap takes most of those.)
-        passed = sent - flood_codes["rate_limited"]
-        assert flood_codes["rate_limited"] > 0, flood_codes
-        assert passed <= RATE_LIMIT + RATE_LIMIT * last_answer + 5, (passed, last_answer)
-        # The other client is never refused: every one of its frames came back as an inference.
-        assert set(good_codes) == {"inference"}, good_codes
-        # every frame it dropped is counted in /metrics
-        assert metric(stack.url, "sentivis_frames_rejected_total", code="rate_limited") >= flood_codes["rate_limited"]
-        assert all(p.alive() for p in stack.processes.values()), stack.logs()
-    finally:
-        flood.close()
+    sent, flood_codes, good_codes = report["sent"], Counter(report["codes"]), good.codes()
+    last_answer = report["last_answer_s"]
+    print(f"\nflood: {sent} frames -> {dict(flood_codes)}, last answer {last_answer:.1f} s after the start; "
+          f"good client {dict(good_codes)}")
+    # The flood gets rate_limited errors: the bucket lets through its burst plus the limit a
+    # second for as long as the gateway was taking the flood off the socket (which may outlast
+    # the sending); every other frame is refused. (The in-flight cap takes most of those.)
+    passed = sent - flood_codes["rate_limited"]
+    assert sent > 10 * RATE_LIMIT and flood_codes["rate_limited"] > 0, flood_codes
+    assert passed <= RATE_LIMIT + RATE_LIMIT * last_answer + 5, (passed, last_answer)
+    # The other client is never refused: every one of its frames came back as an inference.
+    assert set(good_codes) == {"inference"}, good_codes
+    # every frame it dropped is counted in /metrics
+    assert metric(stack.url, "sentivis_frames_rejected_total", code="rate_limited") >= flood_codes["rate_limited"]
+    assert all(p.alive() for p in stack.processes.values()), stack.logs()
 
