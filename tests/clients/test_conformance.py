@@ -8,13 +8,15 @@ codes, the token refused and accepted, a transport as the library chose it, and 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sentivis.labels import EMOTIONS
-from sentivis.settings import SHIPPED_MODEL
+from sentivis.settings import REPO_ROOT, SHIPPED_MODEL
 from tests.clients import python_client
 from toolkit.samples import astronaut_frame, iou, pasted_frame
 from toolkit.stack import Stack
@@ -109,3 +111,52 @@ def test_a_client_at_the_other_parsers_endpoint_is_told_where_to_go(stack, parse
     [reason] = reasons
     assert reason["message"].startswith("wrong_parser") and f"/{python_client.SOCKETIO_PATHS[parser]}/" in \
         reason["message"], reason
+
+
+def protocol_page_clients() -> dict[tuple[str, str], str]:
+    """docs/PROTOCOL.md's complete clients, (language, parser) -> source: the default parser's blocks as
+    written, and MessagePack's as the page says, "the same code with the parser and the path changed"
+    (each line of its short block replaces the line of the full one that starts the same way, or
+    joins the imports)."""
+    text = (REPO_ROOT / "docs" / "PROTOCOL.md").read_text()
+    section = text[text.index("### A complete client"):text.index("## Events")]
+    blocks = re.findall(r"```(python|js)\n(.*?)```", section, re.S)
+    (_, python), (_, js), (_, python_msgpack), (_, js_msgpack) = blocks
+    clients = {("python", "default"): python, ("js", "default"): js}
+    for language, full, short in (("python", python, python_msgpack), ("js", js, js_msgpack)):
+        lines = full.splitlines()
+        for line in short.splitlines():
+            start = line.split("(")[0].split(" from ")[0]
+            match = [i for i, old in enumerate(lines) if old.startswith(start)]
+            if match:
+                lines[match[0]] = line
+            else:  # an import of its own
+                lines.insert(1 + max(i for i, old in enumerate(lines) if old.startswith("import ")), line)
+        clients[(language, "msgpack")] = "\n".join(lines) + "\n"
+    return clients
+
+
+@pytest.mark.parametrize("language", ("python", "js"))
+@pytest.mark.parametrize("parser", PARSERS)
+def test_the_protocol_pages_clients_run_as_written(stack, tmp_path, language, parser):
+    """Each complete client of docs/PROTOCOL.md, given this stack's address and token and two face
+    images as a.jpg and b.jpg, prints an answer with the astronaut's face for each."""
+    source = protocol_page_clients()[(language, parser)]
+    assert source.count('"http://127.0.0.1:5001"') == 1 and source.count('"..."') == 1, source
+    source = source.replace("http://127.0.0.1:5001", stack.url).replace('"..."', json.dumps(TOKEN))
+    image, box = astronaut_frame()
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(image)
+    if language == "python":
+        (tmp_path / "client.py").write_text(source)
+        command = [sys.executable, "client.py"]
+    else:
+        (tmp_path / "node_modules").symlink_to(NODE_DIR / "node_modules")  # the pinned packages
+        (tmp_path / "client.mjs").write_text(source)
+        command = ["node", "client.mjs"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = sorted(done.stdout.splitlines())
+    assert [line.split()[0] for line in lines] == ["0", "1"], done.stdout
+    for line in lines:
+        assert "refused" not in line and re.search(r"[\[(] ?1, '(%s)' ?[\])]" % "|".join(EMOTIONS), line), done.stdout
