@@ -65,10 +65,10 @@ def test_a_training_job_trains_exports_registers_and_activates(tmp_path, redis_u
         def watch(snapshot: dict) -> None:
             if snapshot["state"] == "running" and snapshot["history"]:
                 running.append(snapshot)
-            task = results.AsyncResult(job["id"])
-            if task.state == "PROGRESS":
+            meta = results.backend.get_task_meta(job["id"])  # state and info in one read: they change together
+            if meta["status"] == "PROGRESS":
                 celery_states.add("PROGRESS")
-                assert task.info["job_id"] == job["id"] and "progress" in task.info
+                assert meta["result"]["job_id"] == job["id"] and "progress" in meta["result"]
 
         done = wait_for_job(client, job["id"], worker, watch)
         assert done["state"] == "succeeded", f"{done['error']}\n{worker.log()[-3000:]}"
